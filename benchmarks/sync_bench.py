@@ -1,0 +1,238 @@
+"""Sync benchmark: prints one JSON object of figures (not part of the test run).
+
+Large school, emulator without latency or limit:
+  initial_writes, objects_synced, writes_per_object (target ≤ 1.05), initial_seconds,
+  nochange_writes (target 0), nochange_plan_cpu_s (read + plan CPU seconds, target < 2),
+  one_change_writes (target 1), peak_rss_mb (this process; target < 300).
+Medium school, emulator latency 100 ms and limit 6,000 req/min (429 when exceeded):
+  rate_ratio = achieved write requests per second ÷ the limit over the initial load
+  (target ≥ 0.9), rate_limited_429 (target 0).
+
+The emulator runs in its own process, the school is generated in a child process, so
+`peak_rss_mb` measures rollbridge alone.
+
+    python benchmarks/sync_bench.py [--large large] [--medium medium] [--skip-rate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rollbridge.bootstrap import client_factory
+from rollbridge.config import TenantConfig, parse_config
+from rollbridge.engine import RunContext, sync_down
+from rollbridge.engine.down import sync_window
+from rollbridge.plan import PlanInputs, plan_account
+from rollbridge.routing import route
+from rollbridge.sandbox.edusign_server import EdusignSandbox
+from rollbridge.shaping import ShapeContext, shape_account
+from rollbridge.sources.files import FilesSource
+from rollbridge.store import Store
+from rollbridge.timeconv import zone
+
+KEY = "bench-key-0001"
+TZ = ZoneInfo("Europe/Paris")
+YEAR_START = date(2026, 9, 1)
+# Before the school year starts: every session is in the window and in the future.
+NOW = datetime(2026, 8, 31, 6, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Paths:
+    oneroster: str
+    sessions_csv: str
+    sessions: int
+
+
+def _generate(size: str, folder: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from rollbridge.sandbox.school import generate_school
+    from rollbridge.sandbox.school_files import write_school_files
+
+    school = generate_school(42, size, year_start=YEAR_START, tz=TZ)  # type: ignore[arg-type]
+    files = write_school_files(school, Path(folder))
+    queue.put(Paths(str(files.oneroster), str(files.sessions_csv), len(school.sessions)))
+
+
+def generate(size: str, folder: Path) -> Paths:
+    """Generate the school in a child process so its memory is not ours."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_generate, args=(size, str(folder), queue))
+    child.start()
+    paths: Paths = queue.get(timeout=600)
+    child.join()
+    return paths
+
+
+def config_for(folder: Path, paths: Paths, url: str, *, rate: int, concurrency: int) -> TenantConfig:
+    return parse_config(
+        {
+            "tenant": "bench",
+            "school_year": {"start": YEAR_START.isoformat(), "end": "2027-07-31"},
+            "source": {
+                "kind": "files",
+                "oneroster": paths.oneroster,
+                "sessions": paths.sessions_csv,
+                "attendance_out": str(folder / "attendance.csv"),
+            },
+            "options": {"tutors": True, "fallback_instructor_email": "formateur@bench.test"},
+            "accounts": [
+                {
+                    "name": "main",
+                    "api_key": KEY,
+                    "base_url": url,
+                    "allow_insecure_http": True,
+                    "rate_per_minute": rate,
+                    "max_concurrency": concurrency,
+                }
+            ],
+        },
+        source="bench",
+    )
+
+
+def context(config: TenantConfig, store: Store) -> RunContext:
+    return RunContext(
+        config=config,
+        source=FilesSource(config.source, zone(config.timezone)),
+        store=store,
+        client_for=client_factory(config),
+        clock=lambda: NOW,
+    )
+
+
+def plan_cpu_seconds(ctx: RunContext) -> float:
+    """CPU seconds to read the snapshot, shape, route and plan, nothing written."""
+    config = ctx.config
+    start = time.process_time()
+    window = sync_window(config, NOW)
+    snapshot = ctx.source.read(window)
+    routed = route(snapshot, config.accounts)
+    for account in config.accounts:
+        desired = shape_account(
+            routed[account.name],
+            ShapeContext(config.tenant, ctx.source.system, account.name, config.effective_api_type, config.options),
+        )
+        links = ctx.store.load_links(config.tenant, account.name)
+        plan = plan_account(desired, links, PlanInputs(now=NOW, read_complete=snapshot.complete, window=window))
+        assert plan.is_empty, plan.counts()
+    return time.process_time() - start
+
+
+def move_one_session(sessions_csv: str) -> None:
+    """Shift the last session by one hour (a change a planner makes every day)."""
+    path = Path(sessions_csv)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+        columns = list(rows[0])
+    row = rows[-1]
+    for name in ("start", "end"):
+        moment = datetime.fromisoformat(row[name]) + timedelta(hours=1)
+        row[name] = moment.strftime("%Y-%m-%dT%H:%M")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def bench_large(size: str, folder: Path) -> dict[str, object]:
+    paths = generate(size, folder / "school")
+    with EdusignSandbox.start_process() as sandbox:
+        sandbox.add_school(KEY)
+        sandbox.set_rate_limit(10_000_000, "delay")
+        store = Store.open(f"sqlite:///{folder / 'bench.db'}", secret_key=None)
+        config = config_for(folder, paths, sandbox.url, rate=10_000_000, concurrency=8)
+        ctx = context(config, store)
+        started = time.perf_counter()
+        report = sync_down(ctx)
+        initial_seconds = time.perf_counter() - started
+        initial_writes = sandbox.writes()
+        objects = sum(sum(a.applied.values()) for a in report.accounts)
+        sandbox.clear_log()
+        cpu = plan_cpu_seconds(ctx)
+        nochange = sync_down(ctx)
+        nochange_writes = sandbox.writes()
+        move_one_session(paths.sessions_csv)
+        sandbox.clear_log()
+        sync_down(ctx)
+        one_change_writes = sandbox.writes()
+        duplicates = len(sandbox.duplicate_api_ids(KEY))
+        store.close()
+    return {
+        "size": size,
+        "sessions_generated": paths.sessions,
+        "initial_status": report.status,
+        "initial_writes": initial_writes,
+        "objects_synced": objects,
+        "writes_per_object": round(initial_writes / objects, 4) if objects else None,
+        "initial_seconds": round(initial_seconds, 1),
+        "initial_writes_per_s": round(initial_writes / initial_seconds, 1),
+        "rejected_records": len(report.rejected),
+        "nochange_status": nochange.status,
+        "nochange_writes": nochange_writes,
+        "nochange_plan_cpu_s": round(cpu, 3),
+        "one_change_writes": one_change_writes,
+        "duplicate_api_ids": duplicates,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def bench_rate(size: str, folder: Path) -> dict[str, object]:
+    paths = generate(size, folder / "school-rate")
+    limit = 6000
+    with EdusignSandbox.start_process() as sandbox:
+        sandbox.add_school(KEY)
+        sandbox.set_rate_limit(limit, "reject")
+        sandbox.set_latency(100)
+        store = Store.open(f"sqlite:///{folder / 'rate.db'}", secret_key=None)
+        config = config_for(folder, paths, sandbox.url, rate=limit, concurrency=16)
+        started = time.perf_counter()
+        report = sync_down(context(config, store))
+        seconds = time.perf_counter() - started
+        writes = sandbox.writes()
+        stats = sandbox.rate_stats()
+        store.close()
+    achieved = writes / seconds
+    return {
+        "size": size,
+        "status": report.status,
+        "writes": writes,
+        "seconds": round(seconds, 1),
+        "achieved_writes_per_s": round(achieved, 2),
+        "limit_per_s": limit / 60,
+        "rate_ratio": round(achieved / (limit / 60), 3),
+        "rate_limited_429": stats.get("rejected", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--large", default="large")
+    parser.add_argument("--medium", default="medium")
+    parser.add_argument("--skip-rate", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="rollbridge-bench-") as tmp:
+        folder = Path(tmp)
+        if not args.skip_large:
+            result["large"] = bench_large(args.large, folder)
+        if not args.skip_rate:
+            result["rate"] = bench_rate(args.medium, folder)
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m rollbridge` runs the command line."""
+
+from rollbridge.cli import main
+
+main()

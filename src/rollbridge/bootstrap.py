@@ -1,0 +1,104 @@
+"""The one place that builds clients, sources and stores from configuration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from rollbridge.config import Account, TenantConfig, load_config
+from rollbridge.engine import ApplyHooks, NoHooks, RunContext
+from rollbridge.engine.context import utc_now
+from rollbridge.errors import ConfigError
+from rollbridge.sources.base import Progress, Source, no_progress
+from rollbridge.sources.files import FilesSource
+from rollbridge.store import Store
+from rollbridge.store.crypto import key_from_env, load_or_create_key
+from rollbridge.targets.edusign import EdusignClient
+from rollbridge.timeconv import zone
+
+DEFAULT_CONFIG = "rollbridge.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Where a tenant's local state lives (beside its config by default)."""
+
+    config: Path
+    state_dir: Path
+    database_url: str
+    key_file: Path
+
+
+def paths_for(config_path: Path) -> Paths:
+    """Default locations: `.rollbridge/` next to the config, overridable by environment."""
+    state_dir = Path(os.environ.get("ROLLBRIDGE_STATE_DIR") or config_path.resolve().parent / ".rollbridge")
+    url = os.environ.get("ROLLBRIDGE_DATABASE_URL") or f"sqlite:///{state_dir / 'rollbridge.db'}"
+    return Paths(config_path, state_dir, url, state_dir / "secret.key")
+
+
+def secret_key(paths: Paths, *, create: bool = True) -> bytes:
+    """The Fernet key: `ROLLBRIDGE_SECRET_KEY`, else the key file (created on first use)."""
+    from_env = os.environ.get("ROLLBRIDGE_SECRET_KEY")
+    if from_env:
+        return key_from_env(from_env)
+    if not create and not paths.key_file.exists():
+        raise ConfigError(f"no secret key: set ROLLBRIDGE_SECRET_KEY or run `rollbridge init` ({paths.key_file})")
+    return load_or_create_key(paths.key_file)
+
+
+def open_store(paths: Paths) -> Store:
+    """Open (and migrate) the tenant's store."""
+    if paths.database_url.startswith("sqlite"):
+        paths.state_dir.mkdir(parents=True, exist_ok=True)
+    return Store.open(paths.database_url, secret_key=secret_key(paths))
+
+
+def build_source(config: TenantConfig) -> Source:
+    """The configured planning-system connector."""
+    if config.source.kind == "files":
+        return FilesSource(config.source, zone(config.timezone))
+    raise ConfigError(f"source kind {config.source.kind!r} is not supported yet")  # pragma: no cover
+
+
+def client_factory(
+    config: TenantConfig, transport: httpx.BaseTransport | None = None
+) -> Callable[[Account], EdusignClient]:
+    """Build one Edusign client per account on demand."""
+
+    def build(account: Account) -> EdusignClient:
+        return EdusignClient(
+            account,
+            transport=transport,
+            api_type=config.effective_api_type,
+        )
+
+    return build
+
+
+def build_context(
+    config: TenantConfig,
+    store: Store,
+    *,
+    source: Source | None = None,
+    hooks: ApplyHooks | None = None,
+    progress: Progress = no_progress,
+) -> RunContext:
+    """Compose a run from a validated config and an open store."""
+    return RunContext(
+        config=config,
+        source=source or build_source(config),
+        store=store,
+        client_for=client_factory(config),
+        clock=utc_now,
+        hooks=hooks or NoHooks(),
+        progress=progress,
+    )
+
+
+def load(config_path: Path) -> tuple[TenantConfig, Paths]:
+    """Validate the config file and work out the state paths."""
+    return load_config(config_path), paths_for(config_path)

@@ -1,0 +1,294 @@
+"""Sync down: read → shape → route → plan → apply, one account after the other."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from rollbridge.config import TenantConfig
+from rollbridge.errors import AuthError, HeldForApproval, RollbridgeError
+from rollbridge.identity import Link
+from rollbridge.model import Snapshot, Window
+from rollbridge.plan import (
+    AccountPlan,
+    PlanInputs,
+    courses_to_inspect,
+    judge_deletions,
+    plan_account,
+    protect_signed,
+)
+from rollbridge.report import AccountReport, Problem, RunReport
+from rollbridge.routing import overlaps, route
+from rollbridge.shaping import AccountDesired, ShapeContext, shape_account
+
+from .apply import Applier
+from .context import RunContext
+from .ports import EdusignPort
+
+
+@dataclass(slots=True)
+class _AccountWork:
+    account: str
+    desired: AccountDesired
+    links: dict[str, Link]
+    plan: AccountPlan
+    client: EdusignPort
+    report: AccountReport
+
+
+def sync_window(config: TenantConfig, now: datetime) -> Window:
+    """Today − days_back .. end of the school year, clipped to the school year."""
+    year = config.school_year
+    start = max(year.start, (now - timedelta(days=config.sync.days_back)).date())
+    return Window(start_on=start, end_on=year.end)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def is_signed(course: dict[str, Any]) -> bool:
+    """Whether an Edusign course has any signature, or is locked."""
+    if str(course.get("LOCKED", "0")) not in ("0", "", "False", "false", "None"):
+        return True
+    for name, value in course.items():
+        if name.startswith("PROFESSOR_SIGNATURE") and value:
+            return True
+    entries = course.get("STUDENTS")
+    if isinstance(entries, list):
+        return any(isinstance(e, dict) and e.get("state") is True for e in entries)
+    return False
+
+
+def sync_down(ctx: RunContext, *, dry_run: bool = False) -> RunReport:
+    """One down run for the tenant; returns the report (status held/failed included)."""
+    config = ctx.config
+    now = ctx.clock()
+    report = RunReport(tenant=config.tenant, direction="down", started_at=now)
+    if dry_run:
+        report.status = "planned"
+        _plan_and_apply(ctx, report, now, dry_run=True)
+        report.finished_at = ctx.clock()
+        return report
+    with ctx.store.run_lock(config.tenant, "down", holder=_holder()):
+        report.run_id = ctx.store.start_run(config.tenant, "down", at=now)
+        try:
+            _plan_and_apply(ctx, report, now, dry_run=False)
+        except HeldForApproval as held:
+            report.status = "held"
+            report.held_plan_id = held.plan_id
+        except RollbridgeError as exc:
+            report.status = "failed"
+            report.error = str(exc)
+        except BaseException:
+            report.status = "failed"
+            report.error = "interrupted"
+            raise
+        finally:
+            report.finished_at = ctx.clock()
+            ctx.store.finish_run(
+                report.run_id,
+                status="partial" if report.status == "planned" else report.status,
+                report=report.to_dict(),
+                at=report.finished_at,
+            )
+    return report
+
+
+def _read(ctx: RunContext, report: RunReport, window: Window) -> Snapshot:
+    snapshot = ctx.source.read(window, ctx.progress)
+    report.source_counts = snapshot.counts()
+    report.add_rejected(snapshot.rejected)
+    if snapshot.is_empty and snapshot.complete:
+        # An empty read is far likelier a broken export than a school with nobody left.
+        report.warnings.append("the source returned no records; nothing will be removed")
+        snapshot = Snapshot(rejected=snapshot.rejected, complete=False, window=snapshot.window)
+    report.read_complete = snapshot.complete
+    if not snapshot.complete:
+        report.warnings.append("the read was incomplete: no object will be removed this run")
+    return snapshot
+
+
+def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_run: bool) -> None:
+    config = ctx.config
+    window = sync_window(config, now)
+    snapshot = _read(ctx, report, window)
+    routed = route(snapshot, config.accounts)
+    for overlap in overlaps(routed)[:20]:
+        report.warnings.append(
+            f"{overlap.kind} {overlap.source_id} ({overlap.label}) lands in accounts "
+            f"{', '.join(overlap.accounts)}"
+        )
+    deleted_keys = frozenset(f"{kind}:{source_id}" for kind, source_id in snapshot.deleted)
+    works: list[_AccountWork] = []
+    try:
+        for account in config.accounts:
+            shape_ctx = ShapeContext(
+                tenant=config.tenant,
+                system=ctx.source.system,
+                account=account.name,
+                api_type=config.effective_api_type,
+                options=config.options,
+            )
+            desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
+            report.add_rejected(desired.rejected)
+            client = ctx.client_for(account)
+            account_report = AccountReport(account=account.name)
+            report.accounts.append(account_report)
+            links = ctx.store.load_links(config.tenant, account.name)
+            if not dry_run:
+                _settle_sent(ctx, client, account.name, links, desired, account_report)
+            plan = plan_account(
+                desired,
+                links,
+                PlanInputs(
+                    now=now,
+                    read_complete=snapshot.complete,
+                    window=window,
+                    deleted_keys=deleted_keys,
+                ),
+            )
+            plan = _protect_signed(client, plan)
+            account_report.planned = plan.counts()
+            account_report.unchanged = plan.unchanged
+            account_report.kept_absent = plan.kept_absent
+            account_report.conflicts = [
+                Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
+            ]
+            works.append(_AccountWork(account.name, desired, links, plan, client, account_report))
+        _guard(ctx, report, works, now, dry_run=dry_run)
+        if dry_run:
+            return
+        for work in works:
+            _apply(ctx, report, work, window)
+        _mark_approved_applied(ctx, works, now)
+        report.status = "partial" if report.failures else "ok"
+    finally:
+        for work in works:
+            _collect_stats(work)
+            work.client.close()
+
+
+def _settle_sent(
+    ctx: RunContext,
+    client: EdusignPort,
+    account: str,
+    links: dict[str, Link],
+    desired: AccountDesired,
+    account_report: AccountReport,
+) -> None:
+    """Creates journalled as sent but never recorded: find them by API_ID, link them."""
+    pending = ctx.store.pending_sent(ctx.config.tenant, account)
+    if not pending:
+        return
+    healed: list[Link] = []
+    for entry in pending:
+        if entry.key in links:
+            continue
+        found = client.get_id(entry.kind, entry.api_id)
+        if not found:
+            continue
+        want = desired.objects.get(entry.kind, {}).get(entry.key)
+        link = Link(
+            key=entry.key,
+            kind=entry.kind,
+            api_id=entry.api_id,
+            edusign_id=found,
+            content_hash=entry.content_hash,
+            start_at=want.start_at if want else None,
+            end_at=want.end_at if want else None,
+        )
+        links[entry.key] = link
+        healed.append(link)
+    if healed:
+        ctx.store.upsert_links(ctx.config.tenant, account, healed)
+    ctx.store.settle_sent(ctx.config.tenant, account, [e.key for e in pending])
+    account_report.healed += len(healed)
+
+
+def _protect_signed(client: EdusignPort, plan: AccountPlan) -> AccountPlan:
+    signed: set[str] = set()
+    for step in courses_to_inspect(plan):
+        assert step.link is not None
+        course = client.get_course(step.link.edusign_id)
+        if course is not None and is_signed(course):
+            signed.add(step.key)
+    return protect_signed(plan, signed)
+
+
+def _guard(
+    ctx: RunContext, report: RunReport, works: list[_AccountWork], now: datetime, *, dry_run: bool
+) -> None:
+    approved_id, approved = ctx.store.approved_cancels(ctx.config.tenant, "down")
+    counts = {w.account: Counter(link.kind for link in w.links.values()) for w in works}
+    verdict = judge_deletions([w.plan for w in works], counts, ctx.config.guard, approved)
+    if verdict.allowed:
+        return
+    report.held_reasons = list(verdict.reasons)
+    if dry_run:
+        report.warnings.extend(f"would be held: {reason}" for reason in verdict.reasons)
+        return
+    cancels = {w.account: [s.key for s in w.plan.cancels()] for w in works if w.plan.cancels()}
+    for plan in ctx.store.held_plans(ctx.config.tenant, "held"):
+        ctx.store.resolve_plan(plan.id, "superseded", at=now, by="rollbridge")
+    plan_id = ctx.store.hold_plan(
+        ctx.config.tenant,
+        "down",
+        summary={
+            "reasons": list(verdict.reasons),
+            "planned": {w.account: w.plan.counts() for w in works},
+        },
+        cancels=cancels,
+        at=now,
+    )
+    raise HeldForApproval(
+        "this run would remove more than the deletion guard allows; nothing was applied",
+        plan_id=plan_id,
+        tenant=ctx.config.tenant,
+    )
+
+
+def _apply(ctx: RunContext, report: RunReport, work: _AccountWork, window: Window) -> None:
+    if work.plan.is_empty:
+        return
+    account = ctx.config.account(work.account)
+    assert report.run_id is not None
+    applier = Applier(
+        client=work.client,
+        store=ctx.store,
+        tenant=ctx.config.tenant,
+        account=work.account,
+        run_id=report.run_id,
+        links=work.links,
+        report=work.report,
+        max_workers=account.max_concurrency,
+        course_window=(window.start_on, window.end_on),
+        hooks=ctx.hooks,
+        progress=ctx.progress,
+        send_credentials=ctx.config.options.send_credentials,
+    )
+    try:
+        applier.apply(work.plan)
+    except AuthError:
+        raise
+    except RollbridgeError as exc:
+        report.error = str(exc)
+        raise
+
+
+def _mark_approved_applied(ctx: RunContext, works: list[_AccountWork], now: datetime) -> None:
+    approved_id, approved = ctx.store.approved_cancels(ctx.config.tenant, "down")
+    if approved_id is not None:
+        ctx.store.resolve_plan(approved_id, "applied", at=now, by="rollbridge")
+
+
+def _collect_stats(work: _AccountWork) -> None:
+    stats = getattr(work.client, "stats", None)
+    if stats is None:
+        return
+    work.report.requests = int(getattr(stats, "requests", 0))
+    work.report.writes = int(getattr(stats, "writes", 0))

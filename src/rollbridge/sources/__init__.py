@@ -1,0 +1,1 @@
+"""Planning-system connectors: one module per system, `base.py` for the port."""

@@ -1,0 +1,279 @@
+"""Sync down against the Edusign emulator over real HTTP, with the "files" source."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from rollbridge.errors import RollbridgeError
+from rollbridge.plan import Step
+from rollbridge.sandbox.edusign_server import EdusignSandbox
+from rollbridge.store import Store
+
+from .harness import API_KEY, Harness
+from .tiny_school import TinySchool
+
+
+@pytest.fixture
+def harness(tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date) -> Harness:
+    edusign.add_school(API_KEY)
+    school = TinySchool.build(tmp_path / "school", first_day)
+    return Harness(school, edusign, store, tenant)
+
+
+def api_id_counts(h: Harness) -> Counter[str]:
+    state = h.state()
+    return Counter(
+        obj["API_ID"] for kind in ("students", "professors", "groups", "courses", "externals") for obj in state[kind]
+    )
+
+
+def test_first_sync_creates_everything_once_and_second_writes_nothing(harness: Harness) -> None:
+    report = harness.down()
+    assert report.status == "ok", report.error
+    state = harness.state()
+    assert (len(state["students"]), len(state["professors"]), len(state["groups"])) == (8, 2, 2)
+    assert len(state["externals"]) == 2
+    assert len(state["courses"]) == 20
+    assert harness.sandbox.writes() == 8 + 2 + 2 + 2 + 20  # one write per object
+    assert max(api_id_counts(harness).values()) == 1
+    harness.sandbox.clear_log()
+    again = harness.down()
+    assert again.status == "ok"
+    assert harness.sandbox.writes() == 0
+    assert sum(a.unchanged for a in again.accounts) == 34
+
+
+def test_one_session_moved_is_exactly_one_write(harness: Harness) -> None:
+    harness.down()
+    harness.sandbox.clear_log()
+    session = harness.school.session("ses-003a")
+    session["start"] = session["start"].replace("09:00", "10:00")
+    session["end"] = session["end"].replace("11:00", "12:00")
+    report = harness.down()
+    assert harness.sandbox.writes() == 1, harness.sandbox.counts()
+    assert report.accounts[0].applied == Counter({"update course": 1})
+    assert harness.course("ses-003a")["START"].endswith("T09:00:00.000Z")  # 10:00 Paris in winter
+
+
+def test_one_learner_renamed_is_exactly_one_write(harness: Harness) -> None:
+    harness.down()
+    harness.sandbox.clear_log()
+    harness.school.user("stu-3")["familyName"] = "N'Diaye-Hervé"
+    harness.down()
+    assert harness.sandbox.writes() == 1, harness.sandbox.counts()
+    student = next(s for s in harness.state()["students"] if s["EMAIL"] == "eleve3@cfa.test")
+    assert student["LASTNAME"] == "N'Diaye-Hervé"
+
+
+class CrashAfter:
+    """Dies like `kill -9` right after Edusign answered and before we recorded it."""
+
+    class Killed(BaseException):
+        pass
+
+    def __init__(self, writes: int) -> None:
+        self.left = writes
+
+    def after_write(self, step: Step, edusign_id: str | None) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise self.Killed
+
+
+@pytest.mark.parametrize("crash_after", [0, 5, 13, 30])
+def test_crash_between_create_and_record_heals_without_duplicates(harness: Harness, crash_after: int) -> None:
+    harness.hooks = CrashAfter(crash_after)
+    with pytest.raises(CrashAfter.Killed):
+        harness.down()
+    harness.hooks = None
+    report = harness.down()
+    assert report.status == "ok", report.error
+    counts = api_id_counts(harness)
+    assert len(counts) == 34 and max(counts.values()) == 1
+    assert harness.sandbox.duplicate_api_ids(API_KEY) == []
+    harness.sandbox.clear_log()
+    assert harness.down().status == "ok"
+    assert harness.sandbox.writes() == 0
+
+
+def test_lost_reply_on_create_does_not_duplicate(harness: Harness) -> None:
+    harness.sandbox.fault("apply_then_stall", times=3, method="POST", path="/v1/course", seconds=4)
+    report = harness.down()
+    assert report.status == "ok", (report.error, report.accounts[0].failures)
+    assert harness.sandbox.duplicate_api_ids(API_KEY) == []
+    assert len(harness.courses()) == 20
+
+
+def test_learner_already_in_edusign_is_adopted_by_email(harness: Harness) -> None:
+    harness.sandbox.seed_student(API_KEY, {"FIRSTNAME": "Old", "LASTNAME": "Record", "EMAIL": "eleve2@cfa.test"})
+    report = harness.down()
+    assert report.accounts[0].adopted == 1
+    students = [s for s in harness.state()["students"] if s["EMAIL"] == "eleve2@cfa.test"]
+    assert len(students) == 1
+    assert students[0]["FIRSTNAME"] == "Élève2" and students[0]["API_ID"].startswith("rbs-")
+
+
+def test_failed_or_empty_read_deletes_nothing(harness: Harness) -> None:
+    harness.down()
+    harness.sandbox.clear_log()
+    # The sessions file is cut half-way through a row: the read is incomplete.
+    harness.school.write()
+    text = harness.school.sessions_csv.read_text(encoding="utf-8")
+    harness.school.sessions_csv.write_text(text[: len(text) // 2] + '"unterminated', encoding="utf-8")
+    from rollbridge.engine import sync_down
+
+    report = sync_down(harness.ctx())
+    assert report.read_complete is False
+    assert harness.sandbox.counts().get("DELETE /v1/course/{id}", 0) == 0
+    assert harness.sandbox.writes() == 0
+    # Every file emptied: nothing is removed either.
+    for path in harness.school.oneroster.glob("*.csv"):
+        if path.name != "manifest.csv":
+            path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    harness.school.sessions_csv.write_text(harness.school.sessions_csv.read_text(encoding="utf-8").splitlines()[0] + "\n")
+    report = sync_down(harness.ctx())
+    assert report.read_complete is False
+    assert harness.sandbox.writes() == 0
+    assert len(harness.courses()) == 20
+
+
+def test_deletion_guard_holds_then_approve_applies(harness: Harness) -> None:
+    harness.down()
+    harness.sandbox.clear_log()
+    harness.school.sessions = [s for s in harness.school.sessions if not s["session_id"].endswith("b")]
+    report = harness.down()
+    assert report.status == "held" and report.exit_code() == 3
+    assert report.held_plan_id
+    assert harness.sandbox.writes() == 0
+    assert len(harness.courses()) == 20
+    harness.store.resolve_plan(report.held_plan_id, "approved", at=harness.now, by="test")
+    applied = harness.down()
+    assert applied.status == "ok", applied.error
+    assert applied.accounts[0].applied["cancel course"] == 10
+    assert len(harness.courses()) == 10
+    assert harness.store.get_plan(report.held_plan_id).status == "applied"
+
+
+def test_deletion_guard_reject_drops_the_plan(harness: Harness) -> None:
+    harness.down()
+    harness.school.sessions = harness.school.sessions[:4]
+    held = harness.down()
+    assert held.status == "held"
+    harness.store.resolve_plan(held.held_plan_id, "rejected", at=harness.now, by="test")
+    assert harness.store.get_plan(held.held_plan_id).status == "rejected"
+    again = harness.down()
+    assert again.status == "held" and again.held_plan_id != held.held_plan_id
+    assert len(harness.courses()) == 20
+
+
+def test_a_few_deletions_under_the_guard_apply_directly(harness: Harness) -> None:
+    harness.down()
+    harness.school.sessions = [s for s in harness.school.sessions if s["session_id"] != "ses-010b"]
+    report = harness.down()
+    assert report.status == "ok" and report.accounts[0].applied["cancel course"] == 1
+    assert len(harness.courses()) == 19
+
+
+def test_signed_session_removed_from_source_is_kept_as_conflict(harness: Harness) -> None:
+    harness.down()
+    course = harness.course("ses-005a")
+    harness.sandbox.sign(API_KEY, course["ID"], course["STUDENTS"][0]["studentId"])
+    harness.school.sessions = [s for s in harness.school.sessions if s["session_id"] != "ses-005a"]
+    report = harness.down()
+    assert report.status == "ok"
+    assert [c.key for c in report.accounts[0].conflicts] == ["session:ses-005a"]
+    assert "signatures" in report.accounts[0].conflicts[0].reason
+    assert any(c["ID"] == course["ID"] for c in harness.courses())
+
+
+def test_signed_session_changed_in_source_is_not_edited(harness: Harness) -> None:
+    harness.down()
+    course = harness.course("ses-006b")
+    harness.sandbox.sign(API_KEY, course["ID"], course["STUDENTS"][0]["studentId"])
+    harness.school.session("ses-006b")["title"] = "Anglais (renamed)"
+    harness.sandbox.clear_log()
+    report = harness.down()
+    assert harness.sandbox.writes() == 0
+    assert [c.key for c in report.accounts[0].conflicts] == ["session:ses-006b"]
+    assert harness.course("ses-006b")["STUDENTS"][0]["state"] is True
+
+
+def test_past_session_is_never_edited(harness: Harness) -> None:
+    harness.down()
+    harness.now = harness.now + timedelta(days=4)  # ses-001a … ses-003b are over
+    harness.school.session("ses-001a")["title"] = "Changed afterwards"
+    harness.sandbox.clear_log()
+    report = harness.down()
+    assert harness.sandbox.writes() == 0
+    assert [c.key for c in report.accounts[0].conflicts] == ["session:ses-001a"]
+
+
+def test_bad_input_is_skipped_with_reasons_and_the_rest_synced(harness: Harness, first_day: date) -> None:
+    school = harness.school
+    school.user("stu-7")["email"] = "jean.dupont@"
+    school.add_session("ses-bad-end", "Backwards", first_day, "12:00", "11:00", "cls-a", "tea-1")
+    school.add_session("ses-bad-group", "Ghost group", first_day, "12:00", "13:00", "cls-zzz", "tea-1")
+    school.extra_session_lines.append('ses-bad-row,"Broken,2026-12-01T10:00')
+    report = harness.down()
+    assert report.status == "ok", report.error
+    reasons = {(p.kind, p.key): p.reason for p in report.rejected}
+    assert "valid e-mail" in reasons[("learner", "stu-7")]
+    assert any(key == "ses-bad-end" for _, key in reasons)
+    assert any(key == "ses-bad-group" and "group" in reason for (_, key), reason in reasons.items())
+    assert any("sessions.csv" in key or "ses-bad-row" in key for _, key in reasons), reasons
+    state = harness.state()
+    assert len(state["students"]) == 7
+    assert len(state["courses"]) == 20
+    assert "eleve7@cfa.test" not in {s["EMAIL"] for s in state["students"]}
+
+
+def test_paris_sessions_across_dst_land_at_the_right_instants(harness: Harness) -> None:
+    school = harness.school
+    school.add_session("dst-oct-before", "Avant", date(2026, 10, 23), "09:00", "10:00", "cls-a", "tea-1")
+    school.add_session("dst-oct-after", "Après", date(2026, 10, 26), "09:00", "10:00", "cls-a", "tea-1")
+    school.add_session("dst-mar-before", "Avant", date(2027, 3, 26), "09:00", "10:00", "cls-a", "tea-1")
+    school.add_session("dst-mar-after", "Après", date(2027, 3, 29), "09:00", "10:00", "cls-a", "tea-1")
+    school.add_session("dst-gap", "N'existe pas", date(2027, 3, 28), "02:30", "03:30", "cls-a", "tea-1")
+    harness.now = harness.now.replace(month=10, day=20)
+    report = harness.down()
+    starts = {sid: harness.course(sid)["START"] for sid in ("dst-oct-before", "dst-oct-after", "dst-mar-before", "dst-mar-after")}
+    assert starts == {
+        "dst-oct-before": "2026-10-23T07:00:00.000Z",
+        "dst-oct-after": "2026-10-26T08:00:00.000Z",
+        "dst-mar-before": "2027-03-26T08:00:00.000Z",
+        "dst-mar-after": "2027-03-29T07:00:00.000Z",
+    }
+    gap = [p for p in report.rejected if p.key == "dst-gap"]
+    assert gap and "does not exist" in gap[0].reason
+
+
+def test_options_room_code_fixed_room_and_fallback_instructor(harness: Harness, first_day: date) -> None:
+    # A study class has no teacher at all: its sessions need the fallback instructor.
+    harness.school.classes.append({"sourcedId": "cls-etude", "title": "Étude dirigée", "classCode": "ETUDE"})
+    harness.school.enrol("stu-1", "cls-etude", "student")
+    harness.school.add_session("ses-noprof", "Autonomie", first_day, "16:45", "18:00", "cls-etude", "")
+    harness.options = {"room_label": "code", "fallback_instructor_email": "formateur@cfa.test"}
+    harness.down()
+    assert harness.course("ses-001a")["CLASSROOM"] == "B204"
+    fallback = next(p for p in harness.state()["professors"] if p["EMAIL"] == "formateur@cfa.test")
+    assert harness.course("ses-noprof")["PROFESSOR"] == fallback["ID"]
+    harness.options = {**harness.options, "fixed_room_name": "Badgeuse NFC"}
+    assert harness.down().status == "ok"
+    assert {c["CLASSROOM"] for c in harness.courses() if c["START"] > "2026-12"} == {"Badgeuse NFC"}
+
+
+def test_auth_refused_stops_with_a_clear_error_and_no_secret(harness: Harness) -> None:
+    harness.account = {"api_key": "sk-PLANTED-wrong-key"}
+    report = harness.down()
+    assert report.status == "failed" and report.exit_code() == 1
+    assert report.error and "API key" in report.error
+    assert "sk-PLANTED" not in str(report.to_dict())
+
+
+def test_run_lock_refuses_a_concurrent_run(harness: Harness) -> None:
+    with harness.store.run_lock(harness.tenant, "down", holder="someone-else"), pytest.raises(RollbridgeError):
+        harness.down()
