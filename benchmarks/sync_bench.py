@@ -75,7 +75,9 @@ def generate(size: str, folder: Path) -> Paths:
     return paths
 
 
-def config_for(folder: Path, paths: Paths, url: str, *, rate: int, concurrency: int) -> TenantConfig:
+def config_for(
+    folder: Path, paths: Paths, url: str, *, rate: int, concurrency: int
+) -> TenantConfig:
     return parse_config(
         {
             "tenant": "bench",
@@ -122,10 +124,18 @@ def plan_cpu_seconds(ctx: RunContext) -> float:
     for account in config.accounts:
         desired = shape_account(
             routed[account.name],
-            ShapeContext(config.tenant, ctx.source.system, account.name, config.effective_api_type, config.options),
+            ShapeContext(
+                config.tenant,
+                ctx.source.system,
+                account.name,
+                config.effective_api_type,
+                config.options,
+            ),
         )
         links = ctx.store.load_links(config.tenant, account.name)
-        plan = plan_account(desired, links, PlanInputs(now=NOW, read_complete=snapshot.complete, window=window))
+        plan = plan_account(
+            desired, links, PlanInputs(now=NOW, read_complete=snapshot.complete, window=window)
+        )
         assert plan.is_empty, plan.counts()
     return time.process_time() - start
 

@@ -58,3 +58,16 @@ def _quiet_logs() -> None:
     from rollbridge.logging import configure_logging
 
     configure_logging("warning")
+
+
+@pytest.fixture
+def debug_logging() -> Iterator[None]:
+    """Let debug events through for one test, then restore the quiet set-up."""
+    import logging
+
+    import structlog
+
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    yield
+    structlog.configure(**saved)

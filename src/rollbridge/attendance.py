@@ -84,7 +84,7 @@ def marks_from_sheets(
     now: datetime,
     grace: timedelta,
 ) -> tuple[list[tuple[str, str, Mark]], list[UnreadEntry], int]:
-    """Marks of final sheets as `(session_key, learner_key, mark)`, unread entries, pending sheets."""
+    """Marks of final sheets as `(session_key, learner_key, mark)`; unread entries; pending."""
     marks: list[tuple[str, str, Mark]] = []
     unread: list[UnreadEntry] = []
     pending = 0
@@ -107,7 +107,9 @@ def marks_from_sheets(
             try:
                 mark = mark_from_entry(sheet, entry, learner_key)
             except (TypeError, ValueError) as exc:
-                unread.append(UnreadEntry(sheet.session_key, student_id, f"unreadable entry: {exc}"))
+                unread.append(
+                    UnreadEntry(sheet.session_key, student_id, f"unreadable entry: {exc}")
+                )
                 continue
             marks.append((sheet.session_key, learner_key, mark))
     return marks, unread, pending
@@ -128,9 +130,7 @@ def changed_marks(
     marks: Iterable[tuple[str, str, Mark]], stored_hashes: Mapping[tuple[str, str], str]
 ) -> list[tuple[str, str, Mark]]:
     """Marks whose content differs from what was last written (or never written)."""
-    return [
-        item for item in marks if stored_hashes.get((item[0], item[1])) != mark_hash(item[2])
-    ]
+    return [item for item in marks if stored_hashes.get((item[0], item[1])) != mark_hash(item[2])]
 
 
 def fit_to_capabilities(mark: Mark, capabilities: frozenset[Capability]) -> tuple[Mark, list[str]]:

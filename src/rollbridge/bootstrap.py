@@ -35,7 +35,9 @@ class Paths:
 
 def paths_for(config_path: Path) -> Paths:
     """Default locations: `.rollbridge/` next to the config, overridable by environment."""
-    state_dir = Path(os.environ.get("ROLLBRIDGE_STATE_DIR") or config_path.resolve().parent / ".rollbridge")
+    state_dir = Path(
+        os.environ.get("ROLLBRIDGE_STATE_DIR") or config_path.resolve().parent / ".rollbridge"
+    )
     url = os.environ.get("ROLLBRIDGE_DATABASE_URL") or f"sqlite:///{state_dir / 'rollbridge.db'}"
     return Paths(config_path, state_dir, url, state_dir / "secret.key")
 
@@ -46,7 +48,9 @@ def secret_key(paths: Paths, *, create: bool = True) -> bytes:
     if from_env:
         return key_from_env(from_env)
     if not create and not paths.key_file.exists():
-        raise ConfigError(f"no secret key: set ROLLBRIDGE_SECRET_KEY or run `rollbridge init` ({paths.key_file})")
+        raise ConfigError(
+            f"no secret key: set ROLLBRIDGE_SECRET_KEY or run `rollbridge init` ({paths.key_file})"
+        )
     return load_or_create_key(paths.key_file)
 
 
@@ -61,7 +65,9 @@ def build_source(config: TenantConfig) -> Source:
     """The configured planning-system connector."""
     if config.source.kind == "files":
         return FilesSource(config.source, zone(config.timezone))
-    raise ConfigError(f"source kind {config.source.kind!r} is not supported yet")  # pragma: no cover
+    raise ConfigError(
+        f"source kind {config.source.kind!r} is not supported yet"
+    )  # pragma: no cover
 
 
 def client_factory(

@@ -20,7 +20,9 @@ def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResu
     except RollbridgeError as exc:
         return [CheckResult("configuration", "error", str(exc))]
     results.append(
-        CheckResult("configuration", "ok", f"tenant {config.tenant}, {len(config.accounts)} account(s)")
+        CheckResult(
+            "configuration", "ok", f"tenant {config.tenant}, {len(config.accounts)} account(s)"
+        )
     )
     try:
         store = open_store(paths)
@@ -35,7 +37,11 @@ def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResu
         client = make_client(account)
         try:
             client.school()
-            results.append(CheckResult(f"edusign {account.name}", "ok", f"{account.base_url} answers, key accepted"))
+            results.append(
+                CheckResult(
+                    f"edusign {account.name}", "ok", f"{account.base_url} answers, key accepted"
+                )
+            )
         except RollbridgeError as exc:
             results.append(CheckResult(f"edusign {account.name}", "error", str(exc)))
         finally:
@@ -59,7 +65,9 @@ def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResu
                     )
                 )
             if len(found) > 20:
-                results.append(CheckResult("routing", "warning", f"… {len(found) - 20} more overlaps"))
+                results.append(
+                    CheckResult("routing", "warning", f"… {len(found) - 20} more overlaps")
+                )
             if not found:
                 results.append(CheckResult("routing", "ok", "no record lands in two accounts"))
     return results

@@ -31,7 +31,7 @@ from rollbridge.model import Attrs
 
 HttpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["https", "http"])]
 
-_SECRET_HINT = 'a string, { env = "VARIABLE" } or { file = "path" }'
+_SECRET_HINT = 'a string, { env = "VARIABLE" } or { file = "path" }'  # noqa: S105
 
 
 class _Strict(BaseModel):
@@ -268,7 +268,9 @@ def describe_validation(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def parse_config(data: dict[str, Any], *, source: str, base_dir: Path | None = None) -> TenantConfig:
+def parse_config(
+    data: dict[str, Any], *, source: str, base_dir: Path | None = None
+) -> TenantConfig:
     """Validate already-parsed TOML data; errors name `source`."""
     _BASE_DIR.set(base_dir)
     try:

@@ -39,13 +39,19 @@ def school_year_start(today: date) -> date:
 
 def demo_day(school: SyntheticSchool, now: datetime) -> date:
     """The most recent school day whose sessions have all ended by now (local date)."""
-    ended = [s.end_at for s in school.sessions if s.end_at + timedelta(minutes=20) <= now]
-    if not ended:
+    last_end: dict[date, datetime] = {}
+    for session in school.sessions:
+        day = session.start_at.astimezone(TZ).date()
+        last_end[day] = max(last_end.get(day, session.end_at), session.end_at)
+    done = [day for day, end in last_end.items() if end + timedelta(minutes=20) <= now]
+    if not done:
         raise RuntimeError("the synthetic school has no session before today")
-    return max(ended).astimezone(TZ).date()
+    return max(done)
 
 
-def write_demo_config(folder: Path, files: Any, school: SyntheticSchool, url: str, days_back: int) -> Path:
+def write_demo_config(
+    folder: Path, files: Any, school: SyntheticSchool, url: str, days_back: int
+) -> Path:
     """A tenant config pointing at the generated files and the emulator."""
     config = folder / "rollbridge.toml"
     config.write_text(
@@ -60,7 +66,7 @@ end = {school.year_end.isoformat()}
 kind = "files"
 oneroster = "{files.oneroster}"
 sessions = "{files.sessions_csv}"
-attendance_out = "{folder / 'attendance.csv'}"
+attendance_out = "{folder / "attendance.csv"}"
 
 [options]
 tutors = true
@@ -83,15 +89,20 @@ max_concurrency = 8
     return config
 
 
-def simulate_day(sandbox: EdusignSandbox, day: date, rng: random.Random) -> Counter[str]:
-    """Learners sign, are absent, late, leave early; some absences get justified."""
+def simulate_attendance(
+    sandbox: EdusignSandbox, first: date, now: datetime, rng: random.Random
+) -> Counter[str]:
+    """On every session ended since `first`: learners sign, are absent, late, leave early;
+    some absences get justified; instructors sign."""
     state = sandbox.dump(DEMO_KEY)
     outcomes: Counter[str] = Counter()
     for course in state["courses"]:
         start = datetime.fromisoformat(str(course["START"]).replace("Z", "+00:00"))
-        if start.astimezone(TZ).date() != day:
+        if start.astimezone(TZ).date() < first:
             continue
         end = datetime.fromisoformat(str(course["END"]).replace("Z", "+00:00"))
+        if end > now:
+            continue
         sandbox.sign_professor(DEMO_KEY, course["ID"])
         for entry in course["STUDENTS"]:
             student = entry["studentId"]
@@ -104,7 +115,9 @@ def simulate_day(sandbox: EdusignSandbox, day: date, rng: random.Random) -> Coun
                 outcomes["late"] += 1
             elif roll < 0.88:
                 sandbox.sign(DEMO_KEY, course["ID"], student)
-                sandbox.mark_left_early(DEMO_KEY, course["ID"], student, at=end - timedelta(minutes=30))
+                sandbox.mark_left_early(
+                    DEMO_KEY, course["ID"], student, at=end - timedelta(minutes=30)
+                )
                 outcomes["left early"] += 1
             elif roll < 0.94:
                 sandbox.mark_absent(DEMO_KEY, course["ID"], student)
@@ -112,11 +125,13 @@ def simulate_day(sandbox: EdusignSandbox, day: date, rng: random.Random) -> Coun
             else:
                 sandbox.mark_absent(DEMO_KEY, course["ID"], student)
                 sandbox.justify(DEMO_KEY, course["ID"], student)
-                outcomes["absent, justified"] += 1
+                outcomes["absent (justified)"] += 1
     return outcomes
 
 
-def run_demo(console: Console, *, size: str = "small", seed: int = 7, workdir: Path | None = None) -> int:
+def run_demo(
+    console: Console, *, size: str = "small", seed: int = 7, workdir: Path | None = None
+) -> int:
     """Run the demo end to end; returns the exit code."""
     now = datetime.now(UTC)
     folder = workdir or Path(tempfile.mkdtemp(prefix="rollbridge-demo-"))
@@ -127,13 +142,15 @@ def run_demo(console: Console, *, size: str = "small", seed: int = 7, workdir: P
     counts = Counter(p.role for p in school.people)
     console.print(
         f"synthetic school (seed {seed}, {size}): {counts['learner']} learners, "
-        f"{counts['instructor']} instructors, {counts['tutor']} tutors, {len(school.groups)} groups, "
+        f"{counts['instructor']} instructors, {counts['tutor']} tutors, "
+        f"{len(school.groups)} groups, "
         f"{len(school.sessions)} sessions from {school.year_start} to {school.year_end}"
     )
     day = demo_day(school, now)
     days_back = max(7, (now.date() - day).days + 1)
     with EdusignSandbox.start_in_thread() as sandbox:
         sandbox.add_school(DEMO_KEY)
+        sandbox.set_rate_limit(12000, "delay")  # a demo, not a lesson in Edusign's 480/min
         console.print(f"Edusign emulator on {sandbox.url}; files in {folder}")
         config_path = write_demo_config(folder, files, school, sandbox.url, days_back)
         config = load_config(config_path)
@@ -143,8 +160,9 @@ def run_demo(console: Console, *, size: str = "small", seed: int = 7, workdir: P
             console.print(Rule("1. sync down (first run: everything is created)"))
             render_report(sync_down(ctx), console)
 
-            console.print(Rule(f"2. a school day in Edusign: {day:%A %d %B %Y}"))
-            outcomes = simulate_day(sandbox, day, random.Random(seed))
+            first = now.date() - timedelta(days=days_back)
+            console.print(Rule(f"2. in Edusign: every session ended since {first:%A %d %B}"))
+            outcomes = simulate_attendance(sandbox, first, now, random.Random(seed))
             console.print(
                 "  simulated: " + ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
             )
@@ -163,10 +181,11 @@ def run_demo(console: Console, *, size: str = "small", seed: int = 7, workdir: P
             again_down = sync_down(ctx)
             again_up = sync_up(ctx)
             writes = sandbox.writes()
+            unchanged = sum(a.unchanged for a in again_down.accounts)
+            marks = sum(a.marks_written for a in again_up.accounts)
             console.print(
-                f"  second down run: {again_down.status}, {sum(a.unchanged for a in again_down.accounts)} "
-                f"objects unchanged; second up run: {sum(a.marks_written for a in again_up.accounts)} "
-                f"marks written; Edusign write requests: {writes}"
+                f"  second down run: {again_down.status}, {unchanged} objects unchanged; "
+                f"second up run: {marks} marks written; Edusign write requests: {writes}"
             )
         finally:
             store.close()

@@ -196,7 +196,7 @@ class Snapshot:
 
     def counts(self) -> dict[str, int]:
         """Records per kind, for reports."""
-        out: dict[str, int] = {kind: 0 for kind in RECORD_KINDS}
+        out: dict[str, int] = dict.fromkeys(RECORD_KINDS, 0)
         for person in self.people:
             out[person.role] += 1
         out["group"] = len(self.groups)

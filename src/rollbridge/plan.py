@@ -14,7 +14,7 @@ Pure: no I/O. The planner keeps the promises that can be kept from data alone:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, get_args
@@ -118,7 +118,9 @@ def _in_scope(link: Link, window: Window | None) -> bool:
     return link.start_at is not None and window.covers(link.start_at)
 
 
-def plan_account(desired: AccountDesired, links: dict[str, Link], inputs: PlanInputs) -> AccountPlan:
+def plan_account(
+    desired: AccountDesired, links: dict[str, Link], inputs: PlanInputs
+) -> AccountPlan:
     """The steps that bring one account from `links` (what we wrote) to `desired`."""
     steps: list[Step] = []
     conflicts: list[Conflict] = []
@@ -208,7 +210,7 @@ class GuardVerdict:
 
 def judge_deletions(
     plans: Iterable[AccountPlan],
-    links_count: dict[str, Counter[str]],
+    links_count: Mapping[str, Mapping[str, int]],
     guard: Guard,
     approved: dict[str, set[str]] | None = None,
 ) -> GuardVerdict:
@@ -219,7 +221,7 @@ def judge_deletions(
         cancels = [s for s in plan.cancels() if s.key not in approved.get(plan.account, set())]
         by_kind = Counter(s.kind for s in cancels)
         for kind, count in sorted(by_kind.items()):
-            total = links_count.get(plan.account, Counter()).get(kind, 0)
+            total = links_count.get(plan.account, {}).get(kind, 0)
             share = count / total if total else 1.0
             if count > guard.max_delete_count or share > guard.max_delete_ratio:
                 reasons.append(

@@ -66,9 +66,7 @@ def route(snapshot: Snapshot, accounts: Sequence[Account]) -> dict[str, Snapshot
     learners = [p for p in snapshot.people if p.role == "learner"]
     routed: dict[str, Snapshot] = {}
     for account in accounts:
-        learner_ids = frozenset(
-            p.source_id for p in learners if account.learners.matches(p.attrs)
-        )
+        learner_ids = frozenset(p.source_id for p in learners if account.learners.matches(p.attrs))
         sessions = tuple(
             s
             for s in snapshot.sessions
@@ -76,9 +74,7 @@ def route(snapshot: Snapshot, accounts: Sequence[Account]) -> dict[str, Snapshot
             and not learner_ids.isdisjoint(session_learner_ids(s, members))
         )
         group_ids = {g for s in sessions for g in s.group_ids}
-        group_ids.update(
-            m.group_id for m in snapshot.memberships if m.learner_id in learner_ids
-        )
+        group_ids.update(m.group_id for m in snapshot.memberships if m.learner_id in learner_ids)
         instructor_ids = {i for s in sessions for i in s.instructor_ids}
         tutor_links = tuple(t for t in snapshot.tutor_links if t.learner_id in learner_ids)
         tutor_ids = {t.tutor_id for t in tutor_links}

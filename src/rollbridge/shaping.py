@@ -83,7 +83,9 @@ class ShapeContext:
     options: Options
 
 
-def content_hash(kind: str, fields: Iterable[tuple[str, FieldValue]], refs: Iterable[object]) -> str:
+def content_hash(
+    kind: str, fields: Iterable[tuple[str, FieldValue]], refs: Iterable[object]
+) -> str:
     """Stable hash of what we would write; bookkeeping never enters it."""
     text = repr((kind, tuple(fields), tuple(refs)))
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
@@ -143,7 +145,9 @@ class _Shaper:
         people = self._valid_people()
         learners = {p.source_id for p in people if p.role == "learner"}
         instructors = {p.source_id for p in people if p.role == "instructor"}
-        tutors = {p.source_id for p in people if p.role == "tutor"} if self.options.tutors else set()
+        tutors = (
+            {p.source_id for p in people if p.role == "tutor"} if self.options.tutors else set()
+        )
         tutors_of: dict[str, list[str]] = {}
         for link in self.snapshot.tutor_links:
             if link.tutor_id in tutors and link.learner_id in learners:
@@ -156,7 +160,11 @@ class _Shaper:
         }
         group_ids = {g.source_id for g in self.snapshot.groups}
         for group in self.snapshot.groups:
-            refs = {"STUDENTS": tuple(source_key("learner", i) for i in members.get(group.source_id, ()))}
+            refs = {
+                "STUDENTS": tuple(
+                    source_key("learner", i) for i in members.get(group.source_id, ())
+                )
+            }
             self.objects["group"][source_key("group", group.source_id)] = _make(
                 self.ctx,
                 "group",
@@ -166,9 +174,13 @@ class _Shaper:
                 label=group.name,
             )
         fallback = self._fallback_instructor()
-        roster_cache: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+        roster_cache: dict[
+            tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]
+        ] = {}
         for session in self.snapshot.sessions:
-            self._shape_session(session, group_ids, instructors, learners, members, fallback, roster_cache)
+            self._shape_session(
+                session, group_ids, instructors, learners, members, fallback, roster_cache
+            )
         return AccountDesired(self.ctx.account, self.objects, tuple(self.rejected))
 
     def _valid_people(self) -> list[Person]:
@@ -179,7 +191,9 @@ class _Shaper:
                 continue
             label = person.display_name or person.source_id
             if not (person.first_name.strip() or person.last_name.strip()):
-                self.rejected.append(Rejected(person.role, person.source_id, "no first or last name", label))
+                self.rejected.append(
+                    Rejected(person.role, person.source_id, "no first or last name", label)
+                )
                 continue
             if not is_valid_email(person.email):
                 self.rejected.append(
@@ -221,7 +235,13 @@ class _Shaper:
             if person.company:
                 fields["COMPANY"] = person.company
             tags = tuple(
-                sorted({v for name in self.options.tag_attributes for v in attr_values(person.attrs, name)})
+                sorted(
+                    {
+                        v
+                        for name in self.options.tag_attributes
+                        for v in attr_values(person.attrs, name)
+                    }
+                )
             )
             if tags:
                 fields["TAGS"] = tags
@@ -267,11 +287,15 @@ class _Shaper:
         learners: set[str],
         members: dict[str, tuple[str, ...]],
         fallback: str | None,
-        roster_cache: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]],
+        roster_cache: dict[
+            tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]
+        ],
     ) -> None:
         label = f"{session.name} {iso_z(session.start_at)[:16]}"
         if session.end_at <= session.start_at:
-            self.rejected.append(Rejected("session", session.source_id, "ends before it starts", label))
+            self.rejected.append(
+                Rejected("session", session.source_id, "ends before it starts", label)
+            )
             return
         unknown = [g for g in session.group_ids if g not in group_ids]
         if unknown:

@@ -21,7 +21,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris") from exc
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Paris"
+        ) from exc
 
 
 def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:

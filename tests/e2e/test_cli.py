@@ -30,7 +30,11 @@ class Cli:
         env = {**self.env, "EDUSIGN_API_KEY": key}
         return subprocess.run(
             [sys.executable, "-m", "rollbridge", *args, "-c", str(self.config)],
-            capture_output=True, text=True, env=env, timeout=240, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+            check=False,
         )
 
 
@@ -42,12 +46,20 @@ def cli(tmp_path: Path, edusign: EdusignSandbox) -> Cli:
     config = tmp_path / "rollbridge.toml"
     env = {**os.environ, "ROLLBRIDGE_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"}
     env.pop("ROLLBRIDGE_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "rollbridge", "init", "-c", str(config), "--tenant", "cfa-e2e"],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "rollbridge", "init", "-c", str(config), "--tenant", "cfa-e2e"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     text = config.read_text(encoding="utf-8")
     text = text.replace('oneroster = "data/oneroster"', f'oneroster = "{school.oneroster}"')
     text = text.replace('sessions = "data/sessions.csv"', f'sessions = "{school.sessions_csv}"')
-    text = text.replace('base_url = "https://ext.edusign.fr"', f'base_url = "{edusign.url}"\nallow_insecure_http = true')
+    text = text.replace('"data/attendance.csv"', f'"{school.folder / "attendance.csv"}"')
+    text = text.replace(
+        'base_url = "https://ext.edusign.fr"',
+        f'base_url = "{edusign.url}"\nallow_insecure_http = true',
+    )
     text = text.replace("rate_per_minute = 480", "rate_per_minute = 60000")
     config.write_text(text, encoding="utf-8")
     return Cli(tmp_path, config, env)
@@ -59,8 +71,13 @@ def test_init_writes_a_valid_commented_config(cli: Cli, monkeypatch: pytest.Monk
     assert config.tenant == "cfa-e2e"
     assert "# " in cli.config.read_text(encoding="utf-8")
     assert (cli.folder / "state" / "secret.key").exists()
-    again = subprocess.run([sys.executable, "-m", "rollbridge", "init", "-c", str(cli.config)],
-                           capture_output=True, text=True, env=cli.env, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "rollbridge", "init", "-c", str(cli.config)],
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        check=False,
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
@@ -90,12 +107,18 @@ def test_wrong_key_exits_1_with_a_clear_message_and_no_secret(cli: Cli) -> None:
     assert "API key" in output
     assert "sk-PLANTED-wrong-0000" not in output
     checked = cli.run("check", key="sk-PLANTED-wrong-0000")
-    assert checked.returncode == 1 and "sk-PLANTED-wrong-0000" not in checked.stdout + checked.stderr
+    assert (
+        checked.returncode == 1 and "sk-PLANTED-wrong-0000" not in checked.stdout + checked.stderr
+    )
 
 
 def test_planted_secret_never_leaks_at_debug_level(cli: Cli) -> None:
-    outputs = [cli.run("sync", "down", "--log-level", "debug"), cli.run("sync", "up", "--log-level", "debug"),
-               cli.run("status", "--json"), cli.run("check")]
+    outputs = [
+        cli.run("sync", "down", "--log-level", "debug"),
+        cli.run("sync", "up", "--log-level", "debug"),
+        cli.run("status", "--json"),
+        cli.run("check"),
+    ]
     for result in outputs:
         assert PLANTED not in result.stdout + result.stderr
     assert any("edusign.request" in r.stderr for r in outputs)  # debug logging really was on
@@ -106,7 +129,7 @@ def test_planted_secret_never_leaks_at_debug_level(cli: Cli) -> None:
 
 def test_held_plan_exits_3_then_approve_applies(cli: Cli) -> None:
     assert cli.run("sync", "down").returncode == 0
-    sessions = (cli.folder / "school" / "sessions.csv")
+    sessions = cli.folder / "school" / "sessions.csv"
     lines = sessions.read_text(encoding="utf-8").splitlines()
     sessions.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
     held = cli.run("sync", "down", "--json")
@@ -118,11 +141,13 @@ def test_held_plan_exits_3_then_approve_applies(cli: Cli) -> None:
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert json.loads(approved.stdout)["status"] == "ok"
     rejected = cli.run("reject", plan_id)
-    assert rejected.returncode == 1 and "already" in rejected.stderr
+    assert rejected.returncode == 1 and "is applied; it cannot become rejected" in rejected.stderr
 
 
 def test_bad_config_names_file_and_field(cli: Cli) -> None:
-    cli.config.write_text(cli.config.read_text(encoding="utf-8").replace('room_label = "name"', 'room_label = "nom"'))
+    cli.config.write_text(
+        cli.config.read_text(encoding="utf-8").replace('room_label = "name"', 'room_label = "nom"')
+    )
     result = cli.run("sync", "down")
     assert result.returncode == 1
     assert str(cli.config) in result.stderr and "options.room_label" in result.stderr

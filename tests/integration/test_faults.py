@@ -17,14 +17,18 @@ from .tiny_school import TinySchool
 
 
 @pytest.fixture
-def harness(tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date) -> Harness:
+def harness(
+    tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date
+) -> Harness:
     edusign.add_school(API_KEY)
     return Harness(TinySchool.build(tmp_path / "school", first_day, days=4), edusign, store, tenant)
 
 
 def assert_complete_without_duplicates(h: Harness) -> None:
     state = h.state()
-    counts = Counter(o["API_ID"] for kind in ("students", "professors", "groups", "courses") for o in state[kind])
+    counts = Counter(
+        o["API_ID"] for kind in ("students", "professors", "groups", "courses") for o in state[kind]
+    )
     assert (len(state["students"]), len(state["courses"])) == (8, 8)
     assert max(counts.values()) == 1
     h.sandbox.clear_log()

@@ -18,7 +18,9 @@ from .tiny_school import TinySchool
 
 
 @pytest.fixture
-def harness(tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date) -> Harness:
+def harness(
+    tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date
+) -> Harness:
     edusign.add_school(API_KEY)
     school = TinySchool.build(tmp_path / "school", first_day)
     return Harness(school, edusign, store, tenant)
@@ -27,7 +29,9 @@ def harness(tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, 
 def api_id_counts(h: Harness) -> Counter[str]:
     state = h.state()
     return Counter(
-        obj["API_ID"] for kind in ("students", "professors", "groups", "courses", "externals") for obj in state[kind]
+        obj["API_ID"]
+        for kind in ("students", "professors", "groups", "courses", "externals")
+        for obj in state[kind]
     )
 
 
@@ -85,7 +89,9 @@ class CrashAfter:
 
 
 @pytest.mark.parametrize("crash_after", [0, 5, 13, 30])
-def test_crash_between_create_and_record_heals_without_duplicates(harness: Harness, crash_after: int) -> None:
+def test_crash_between_create_and_record_heals_without_duplicates(
+    harness: Harness, crash_after: int
+) -> None:
     harness.hooks = CrashAfter(crash_after)
     with pytest.raises(CrashAfter.Killed):
         harness.down()
@@ -109,7 +115,9 @@ def test_lost_reply_on_create_does_not_duplicate(harness: Harness) -> None:
 
 
 def test_learner_already_in_edusign_is_adopted_by_email(harness: Harness) -> None:
-    harness.sandbox.seed_student(API_KEY, {"FIRSTNAME": "Old", "LASTNAME": "Record", "EMAIL": "eleve2@cfa.test"})
+    harness.sandbox.seed_student(
+        API_KEY, {"FIRSTNAME": "Old", "LASTNAME": "Record", "EMAIL": "eleve2@cfa.test"}
+    )
     report = harness.down()
     assert report.accounts[0].adopted == 1
     students = [s for s in harness.state()["students"] if s["EMAIL"] == "eleve2@cfa.test"]
@@ -123,7 +131,9 @@ def test_failed_or_empty_read_deletes_nothing(harness: Harness) -> None:
     # The sessions file is cut half-way through a row: the read is incomplete.
     harness.school.write()
     text = harness.school.sessions_csv.read_text(encoding="utf-8")
-    harness.school.sessions_csv.write_text(text[: len(text) // 2] + '"unterminated', encoding="utf-8")
+    harness.school.sessions_csv.write_text(
+        text[: len(text) // 2] + '"unterminated', encoding="utf-8"
+    )
     from rollbridge.engine import sync_down
 
     report = sync_down(harness.ctx())
@@ -133,8 +143,12 @@ def test_failed_or_empty_read_deletes_nothing(harness: Harness) -> None:
     # Every file emptied: nothing is removed either.
     for path in harness.school.oneroster.glob("*.csv"):
         if path.name != "manifest.csv":
-            path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
-    harness.school.sessions_csv.write_text(harness.school.sessions_csv.read_text(encoding="utf-8").splitlines()[0] + "\n")
+            path.write_text(
+                path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8"
+            )
+    harness.school.sessions_csv.write_text(
+        harness.school.sessions_csv.read_text(encoding="utf-8").splitlines()[0] + "\n"
+    )
     report = sync_down(harness.ctx())
     assert report.read_complete is False
     assert harness.sandbox.writes() == 0
@@ -144,7 +158,9 @@ def test_failed_or_empty_read_deletes_nothing(harness: Harness) -> None:
 def test_deletion_guard_holds_then_approve_applies(harness: Harness) -> None:
     harness.down()
     harness.sandbox.clear_log()
-    harness.school.sessions = [s for s in harness.school.sessions if not s["session_id"].endswith("b")]
+    harness.school.sessions = [
+        s for s in harness.school.sessions if not s["session_id"].endswith("b")
+    ]
     report = harness.down()
     assert report.status == "held" and report.exit_code() == 3
     assert report.held_plan_id
@@ -212,11 +228,15 @@ def test_past_session_is_never_edited(harness: Harness) -> None:
     assert [c.key for c in report.accounts[0].conflicts] == ["session:ses-001a"]
 
 
-def test_bad_input_is_skipped_with_reasons_and_the_rest_synced(harness: Harness, first_day: date) -> None:
+def test_bad_input_is_skipped_with_reasons_and_the_rest_synced(
+    harness: Harness, first_day: date
+) -> None:
     school = harness.school
     school.user("stu-7")["email"] = "jean.dupont@"
     school.add_session("ses-bad-end", "Backwards", first_day, "12:00", "11:00", "cls-a", "tea-1")
-    school.add_session("ses-bad-group", "Ghost group", first_day, "12:00", "13:00", "cls-zzz", "tea-1")
+    school.add_session(
+        "ses-bad-group", "Ghost group", first_day, "12:00", "13:00", "cls-zzz", "tea-1"
+    )
     school.extra_session_lines.append('ses-bad-row,"Broken,2026-12-01T10:00')
     report = harness.down()
     assert report.status == "ok", report.error
@@ -233,14 +253,27 @@ def test_bad_input_is_skipped_with_reasons_and_the_rest_synced(harness: Harness,
 
 def test_paris_sessions_across_dst_land_at_the_right_instants(harness: Harness) -> None:
     school = harness.school
-    school.add_session("dst-oct-before", "Avant", date(2026, 10, 23), "09:00", "10:00", "cls-a", "tea-1")
-    school.add_session("dst-oct-after", "Après", date(2026, 10, 26), "09:00", "10:00", "cls-a", "tea-1")
-    school.add_session("dst-mar-before", "Avant", date(2027, 3, 26), "09:00", "10:00", "cls-a", "tea-1")
-    school.add_session("dst-mar-after", "Après", date(2027, 3, 29), "09:00", "10:00", "cls-a", "tea-1")
-    school.add_session("dst-gap", "N'existe pas", date(2027, 3, 28), "02:30", "03:30", "cls-a", "tea-1")
+    school.add_session(
+        "dst-oct-before", "Avant", date(2026, 10, 23), "09:00", "10:00", "cls-a", "tea-1"
+    )
+    school.add_session(
+        "dst-oct-after", "Après", date(2026, 10, 26), "09:00", "10:00", "cls-a", "tea-1"
+    )
+    school.add_session(
+        "dst-mar-before", "Avant", date(2027, 3, 26), "09:00", "10:00", "cls-a", "tea-1"
+    )
+    school.add_session(
+        "dst-mar-after", "Après", date(2027, 3, 29), "09:00", "10:00", "cls-a", "tea-1"
+    )
+    school.add_session(
+        "dst-gap", "N'existe pas", date(2027, 3, 28), "02:30", "03:30", "cls-a", "tea-1"
+    )
     harness.now = harness.now.replace(month=10, day=20)
     report = harness.down()
-    starts = {sid: harness.course(sid)["START"] for sid in ("dst-oct-before", "dst-oct-after", "dst-mar-before", "dst-mar-after")}
+    starts = {
+        sid: harness.course(sid)["START"]
+        for sid in ("dst-oct-before", "dst-oct-after", "dst-mar-before", "dst-mar-after")
+    }
     assert starts == {
         "dst-oct-before": "2026-10-23T07:00:00.000Z",
         "dst-oct-after": "2026-10-26T08:00:00.000Z",
@@ -251,11 +284,17 @@ def test_paris_sessions_across_dst_land_at_the_right_instants(harness: Harness) 
     assert gap and "does not exist" in gap[0].reason
 
 
-def test_options_room_code_fixed_room_and_fallback_instructor(harness: Harness, first_day: date) -> None:
+def test_options_room_code_fixed_room_and_fallback_instructor(
+    harness: Harness, first_day: date
+) -> None:
     # A study class has no teacher at all: its sessions need the fallback instructor.
-    harness.school.classes.append({"sourcedId": "cls-etude", "title": "Étude dirigée", "classCode": "ETUDE"})
+    harness.school.classes.append(
+        {"sourcedId": "cls-etude", "title": "Étude dirigée", "classCode": "ETUDE"}
+    )
     harness.school.enrol("stu-1", "cls-etude", "student")
-    harness.school.add_session("ses-noprof", "Autonomie", first_day, "16:45", "18:00", "cls-etude", "")
+    harness.school.add_session(
+        "ses-noprof", "Autonomie", first_day, "16:45", "18:00", "cls-etude", ""
+    )
     harness.options = {"room_label": "code", "fallback_instructor_email": "formateur@cfa.test"}
     harness.down()
     assert harness.course("ses-001a")["CLASSROOM"] == "B204"
@@ -275,5 +314,8 @@ def test_auth_refused_stops_with_a_clear_error_and_no_secret(harness: Harness) -
 
 
 def test_run_lock_refuses_a_concurrent_run(harness: Harness) -> None:
-    with harness.store.run_lock(harness.tenant, "down", holder="someone-else"), pytest.raises(RollbridgeError):
+    with (
+        harness.store.run_lock(harness.tenant, "down", holder="someone-else"),
+        pytest.raises(RollbridgeError),
+    ):
         harness.down()

@@ -16,7 +16,9 @@ from .tiny_school import TinySchool
 
 
 @pytest.fixture
-def harness(tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date) -> Harness:
+def harness(
+    tmp_path: Path, edusign: EdusignSandbox, store: Store, tenant: str, first_day: date
+) -> Harness:
     edusign.add_school(API_KEY)
     school = TinySchool.build(tmp_path / "school", first_day, days=3)
     h = Harness(school, edusign, store, tenant)
@@ -42,7 +44,9 @@ def test_every_status_goes_back_once(harness: Harness) -> None:
     from rollbridge.timeconv import parse_instant
 
     harness.sandbox.sign(API_KEY, cid, student_id(harness, "stu-3"))
-    harness.sandbox.mark_left_early(API_KEY, cid, student_id(harness, "stu-3"), at=parse_instant(end) - timedelta(minutes=25))
+    harness.sandbox.mark_left_early(
+        API_KEY, cid, student_id(harness, "stu-3"), at=parse_instant(end) - timedelta(minutes=25)
+    )
     harness.sandbox.mark_absent(API_KEY, cid, student_id(harness, "stu-4"))
     harness.sandbox.justify(API_KEY, cid, student_id(harness, "stu-4"))
     harness.now = parse_instant(end) + timedelta(minutes=20)
@@ -52,9 +56,18 @@ def test_every_status_goes_back_once(harness: Harness) -> None:
     assert report.accounts[0].marks_written == 4
     written = rows(harness)
     assert written[("ses-001a", "stu-1")]["status"] == "present"
-    assert (written[("ses-001a", "stu-2")]["status"], written[("ses-001a", "stu-2")]["minutes_late"]) == ("late", "12")
-    assert (written[("ses-001a", "stu-3")]["status"], written[("ses-001a", "stu-3")]["minutes_early"]) == ("left_early", "25")
-    assert (written[("ses-001a", "stu-4")]["status"], written[("ses-001a", "stu-4")]["justified"]) == ("absent", "true")
+    assert (
+        written[("ses-001a", "stu-2")]["status"],
+        written[("ses-001a", "stu-2")]["minutes_late"],
+    ) == ("late", "12")
+    assert (
+        written[("ses-001a", "stu-3")]["status"],
+        written[("ses-001a", "stu-3")]["minutes_early"],
+    ) == ("left_early", "25")
+    assert (
+        written[("ses-001a", "stu-4")]["status"],
+        written[("ses-001a", "stu-4")]["justified"],
+    ) == ("absent", "true")
 
     again = harness.up()
     assert again.accounts[0].marks_written == 0 and again.accounts[0].marks_changed == 0
@@ -65,7 +78,9 @@ def test_every_status_goes_back_once(harness: Harness) -> None:
     later = harness.up()
     assert later.accounts[0].marks_written == 1
     assert rows(harness)[("ses-001a", "stu-1")]["status"] == "absent"
-    history = harness.store.mark_history(harness.tenant, "main", "session:ses-001a", "learner:stu-1")
+    history = harness.store.mark_history(
+        harness.tenant, "main", "session:ses-001a", "learner:stu-1"
+    )
     assert [h.payload["status"] for h in history] == ["present"]
 
 

@@ -13,14 +13,41 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 USER_COLUMNS = [
-    "sourcedId", "status", "dateLastModified", "enabledUser", "username", "userIds", "givenName",
-    "familyName", "middleName", "identifier", "email", "sms", "phone", "agentSourcedIds", "grades",
-    "password", "userMasterIdentifier", "preferredGivenName", "preferredMiddleName",
-    "preferredFamilyName", "primaryOrgSourcedId", "pronouns",
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "enabledUser",
+    "username",
+    "userIds",
+    "givenName",
+    "familyName",
+    "middleName",
+    "identifier",
+    "email",
+    "sms",
+    "phone",
+    "agentSourcedIds",
+    "grades",
+    "password",
+    "userMasterIdentifier",
+    "preferredGivenName",
+    "preferredMiddleName",
+    "preferredFamilyName",
+    "primaryOrgSourcedId",
+    "pronouns",
 ]
 SESSION_COLUMNS = [
-    "session_id", "title", "start", "end", "class_ids", "instructor_ids", "learner_ids",
-    "exempt_learner_ids", "room_name", "room_code", "description",
+    "session_id",
+    "title",
+    "start",
+    "end",
+    "class_ids",
+    "instructor_ids",
+    "learner_ids",
+    "exempt_learner_ids",
+    "room_name",
+    "room_code",
+    "description",
 ]
 
 
@@ -41,8 +68,15 @@ class TinySchool:
     def build(cls, folder: Path, first_day: date, *, days: int = 10) -> TinySchool:
         school = cls(folder, first_day)
         for i in range(1, 9):
-            school.add_user(f"stu-{i}", "student", f"Élève{i}", f"Dupont-{i}", f"eleve{i}@cfa.test",
-                            badge=f"B{i:04d}", agents=f"tut-{1 + i % 2}")
+            school.add_user(
+                f"stu-{i}",
+                "student",
+                f"Élève{i}",
+                f"Dupont-{i}",
+                f"eleve{i}@cfa.test",
+                badge=f"B{i:04d}",
+                agents=f"tut-{1 + i % 2}",
+            )
         school.add_user("tea-1", "teacher", "Marie", "Curie", "marie.curie@cfa.test")
         school.add_user("tea-2", "teacher", "Jean", "Moulin", "jean.moulin@cfa.test")
         school.add_user("tut-1", "relative", "Paul", "Maître", "paul.maitre@entreprise.test")
@@ -60,32 +94,100 @@ class TinySchool:
         while len({s["start"][:10] for s in school.sessions}) < days:
             if day.weekday() < 5:
                 n += 1
-                school.add_session(f"ses-{n:03d}a", "Mathématiques", day, "09:00", "11:00", "cls-a", "tea-1")
-                school.add_session(f"ses-{n:03d}b", "Anglais professionnel", day, "14:00", "16:30", "cls-b", "tea-2")
+                school.add_session(
+                    f"ses-{n:03d}a", "Mathématiques", day, "09:00", "11:00", "cls-a", "tea-1"
+                )
+                school.add_session(
+                    f"ses-{n:03d}b",
+                    "Anglais professionnel",
+                    day,
+                    "14:00",
+                    "16:30",
+                    "cls-b",
+                    "tea-2",
+                )
             day += timedelta(days=1)
         return school
 
-    def add_user(self, uid: str, role: str, given: str, family: str, email: str, *, badge: str = "", agents: str = "") -> None:
+    def add_user(
+        self,
+        uid: str,
+        role: str,
+        given: str,
+        family: str,
+        email: str,
+        *,
+        badge: str = "",
+        agents: str = "",
+    ) -> None:
         row = dict.fromkeys(USER_COLUMNS, "")
         row.update(
-            sourcedId=uid, status="active", enabledUser="true", username=uid, givenName=given,
-            familyName=family, email=email, identifier=uid.upper(), agentSourcedIds=agents,
-            primaryOrgSourcedId="org-1", userIds=f"{{badge:{badge}}}" if badge else "",
+            sourcedId=uid,
+            status="active",
+            enabledUser="true",
+            username=uid,
+            givenName=given,
+            familyName=family,
+            email=email,
+            identifier=uid.upper(),
+            agentSourcedIds=agents,
+            primaryOrgSourcedId="org-1",
+            userIds=f"{{badge:{badge}}}" if badge else "",
         )
         self.users.append(row)
-        self.roles.append({"sourcedId": f"role-{uid}", "status": "active", "dateLastModified": "",
-                           "userSourcedId": uid, "roleType": "primary", "role": role,
-                           "orgSourcedId": "org-1", "userProfileSourcedId": "", "beginDate": "", "endDate": ""})
+        self.roles.append(
+            {
+                "sourcedId": f"role-{uid}",
+                "status": "active",
+                "dateLastModified": "",
+                "userSourcedId": uid,
+                "roleType": "primary",
+                "role": role,
+                "orgSourcedId": "org-1",
+                "userProfileSourcedId": "",
+                "beginDate": "",
+                "endDate": "",
+            }
+        )
 
     def enrol(self, uid: str, cls: str, role: str) -> None:
-        self.enrollments.append({"sourcedId": f"enr-{uid}-{cls}", "status": "active", "dateLastModified": "",
-                                 "classSourcedId": cls, "schoolSourcedId": "org-1", "userSourcedId": uid,
-                                 "role": role, "primary": "true", "beginDate": "", "endDate": ""})
+        self.enrollments.append(
+            {
+                "sourcedId": f"enr-{uid}-{cls}",
+                "status": "active",
+                "dateLastModified": "",
+                "classSourcedId": cls,
+                "schoolSourcedId": "org-1",
+                "userSourcedId": uid,
+                "role": role,
+                "primary": "true",
+                "beginDate": "",
+                "endDate": "",
+            }
+        )
 
-    def add_session(self, sid: str, title: str, day: date, start: str, end: str, cls: str, teacher: str, **extra: str) -> None:
+    def add_session(
+        self,
+        sid: str,
+        title: str,
+        day: date,
+        start: str,
+        end: str,
+        cls: str,
+        teacher: str,
+        **extra: str,
+    ) -> None:
         row = dict.fromkeys(SESSION_COLUMNS, "")
-        row.update(session_id=sid, title=title, start=f"{day.isoformat()}T{start}", end=f"{day.isoformat()}T{end}",
-                   class_ids=cls, instructor_ids=teacher, room_name="Salle Turing", room_code="B204")
+        row.update(
+            session_id=sid,
+            title=title,
+            start=f"{day.isoformat()}T{start}",
+            end=f"{day.isoformat()}T{end}",
+            class_ids=cls,
+            instructor_ids=teacher,
+            room_name="Salle Turing",
+            room_code="B204",
+        )
         row.update(extra)
         self.sessions.append(row)
 
@@ -107,22 +209,105 @@ class TinySchool:
         """Write every file (atomic enough for tests: each file whole)."""
         bundle = self.oneroster
         bundle.mkdir(parents=True, exist_ok=True)
-        manifest = [("manifest.version", "1.0"), ("oneroster.version", "1.2")] + [
-            (f"file.{name}", "bulk") for name in ("academicSessions", "classes", "enrollments", "orgs", "roles", "users")
-        ] + [(f"file.{name}", "absent") for name in ("courses", "demographics", "lineItems", "results", "userProfiles")]
-        _write(bundle / "manifest.csv", ["propertyName", "value"], [dict(zip(["propertyName", "value"], m, strict=True)) for m in manifest])
-        _write(bundle / "orgs.csv", ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
-               [{"sourcedId": "org-1", "status": "active", "dateLastModified": "", "name": "CFA Test", "type": "school", "identifier": "CFA", "parentSourcedId": ""}])
-        _write(bundle / "academicSessions.csv", ["sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"],
-               [{"sourcedId": "as-1", "status": "active", "dateLastModified": "", "title": "2026-2027", "type": "schoolYear",
-                 "startDate": "2026-09-01", "endDate": "2027-07-31", "parentSourcedId": "", "schoolYear": "2027"}])
+        manifest = (
+            [("manifest.version", "1.0"), ("oneroster.version", "1.2")]
+            + [
+                (f"file.{name}", "bulk")
+                for name in ("academicSessions", "classes", "enrollments", "orgs", "roles", "users")
+            ]
+            + [
+                (f"file.{name}", "absent")
+                for name in ("courses", "demographics", "lineItems", "results", "userProfiles")
+            ]
+        )
+        _write(
+            bundle / "manifest.csv",
+            ["propertyName", "value"],
+            [dict(zip(["propertyName", "value"], m, strict=True)) for m in manifest],
+        )
+        _write(
+            bundle / "orgs.csv",
+            [
+                "sourcedId",
+                "status",
+                "dateLastModified",
+                "name",
+                "type",
+                "identifier",
+                "parentSourcedId",
+            ],
+            [
+                {
+                    "sourcedId": "org-1",
+                    "status": "active",
+                    "dateLastModified": "",
+                    "name": "CFA Test",
+                    "type": "school",
+                    "identifier": "CFA",
+                    "parentSourcedId": "",
+                }
+            ],
+        )
+        _write(
+            bundle / "academicSessions.csv",
+            [
+                "sourcedId",
+                "status",
+                "dateLastModified",
+                "title",
+                "type",
+                "startDate",
+                "endDate",
+                "parentSourcedId",
+                "schoolYear",
+            ],
+            [
+                {
+                    "sourcedId": "as-1",
+                    "status": "active",
+                    "dateLastModified": "",
+                    "title": "2026-2027",
+                    "type": "schoolYear",
+                    "startDate": "2026-09-01",
+                    "endDate": "2027-07-31",
+                    "parentSourcedId": "",
+                    "schoolYear": "2027",
+                }
+            ],
+        )
         _write(bundle / "users.csv", USER_COLUMNS, self.users)
         _write(bundle / "roles.csv", list(self.roles[0]), self.roles)
-        class_columns = ["sourcedId", "status", "dateLastModified", "title", "grades", "courseSourcedId", "classCode",
-                         "classType", "location", "schoolSourcedId", "termSourcedIds", "subjects", "subjectCodes", "periods"]
-        _write(bundle / "classes.csv", class_columns,
-               [{**dict.fromkeys(class_columns, ""), "status": "active", "schoolSourcedId": "org-1",
-                 "termSourcedIds": "as-1", "classType": "scheduled", **c} for c in self.classes])
+        class_columns = [
+            "sourcedId",
+            "status",
+            "dateLastModified",
+            "title",
+            "grades",
+            "courseSourcedId",
+            "classCode",
+            "classType",
+            "location",
+            "schoolSourcedId",
+            "termSourcedIds",
+            "subjects",
+            "subjectCodes",
+            "periods",
+        ]
+        _write(
+            bundle / "classes.csv",
+            class_columns,
+            [
+                {
+                    **dict.fromkeys(class_columns, ""),
+                    "status": "active",
+                    "schoolSourcedId": "org-1",
+                    "termSourcedIds": "as-1",
+                    "classType": "scheduled",
+                    **c,
+                }
+                for c in self.classes
+            ],
+        )
         _write(bundle / "enrollments.csv", list(self.enrollments[0]), self.enrollments)
         _write(self.sessions_csv, SESSION_COLUMNS, self.sessions)
         if self.extra_session_lines:

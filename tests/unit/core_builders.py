@@ -12,14 +12,23 @@ T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 def learner(i: int, **attrs: str) -> Person:
-    return Person(f"l{i}", "learner", f"Léa{i}", f"Martin{i}", f"l{i}@school.test", attrs=attrs_of(attrs))
+    return Person(
+        f"l{i}", "learner", f"Léa{i}", f"Martin{i}", f"l{i}@school.test", attrs=attrs_of(attrs)
+    )
 
 
 def instructor(i: int) -> Person:
     return Person(f"i{i}", "instructor", f"Ivan{i}", f"Prof{i}", f"i{i}@school.test")
 
 
-def session(i: int, *, groups: tuple[str, ...] = ("g1",), teachers: tuple[str, ...] = ("i1",), start: datetime = T0, **attrs: str) -> Session:
+def session(
+    i: int,
+    *,
+    groups: tuple[str, ...] = ("g1",),
+    teachers: tuple[str, ...] = ("i1",),
+    start: datetime = T0,
+    **attrs: str,
+) -> Session:
     return Session(
         f"s{i}",
         f"Cours {i}",
@@ -39,7 +48,12 @@ def small_snapshot() -> Snapshot:
         people=(*learners, instructor(1)),
         groups=(Group("g1", "BTS SIO 1"), Group("g2", "BTS SIO 2")),
         sessions=(session(1), session(2, groups=("g2",))),
-        memberships=(Membership("l1", "g1"), Membership("l2", "g1"), Membership("l3", "g2"), Membership("l4", "g2")),
+        memberships=(
+            Membership("l1", "g1"),
+            Membership("l2", "g1"),
+            Membership("l3", "g2"),
+            Membership("l4", "g2"),
+        ),
     )
 
 

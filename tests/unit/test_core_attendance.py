@@ -73,10 +73,10 @@ def test_sheet_not_final_before_end_plus_grace_unless_locked() -> None:
 
 def test_changed_marks_only() -> None:
     marks, _, _ = marks_from_sheets([SHEET], LEARNERS, now=END + GRACE, grace=GRACE)
-    stored = {(s, l): mark_hash(m) for s, l, m in marks}
+    stored = {(session, learner): mark_hash(m) for session, learner, m in marks}
     assert changed_marks(marks, stored) == []
     stored[("session:s1", "learner:l2")] = "old"
-    assert [l for _, l, _ in changed_marks(marks, stored)] == ["learner:l2"]
+    assert [learner for _, learner, _ in changed_marks(marks, stored)] == ["learner:l2"]
 
 
 def test_fit_to_capabilities_reports_what_is_lost() -> None:

@@ -270,6 +270,7 @@ def test_refused_key_raises_auth_error_without_the_key_anywhere(
     assert KEY not in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("debug_logging")
 def test_logs_name_route_templates_not_ids_or_bodies() -> None:
     def edusign(request: httpx.Request) -> httpx.Response:
         return ok({"ID": "p1", "EMAIL": "jean@ecole.test", "HIDDEN": 0})
@@ -1028,3 +1029,13 @@ def test_client_is_a_context_manager_and_counts_by_method() -> None:
         client.add_course_student("c1", "s2")
     assert client.stats.by_method == Counter({"GET": 1, "PATCH": 1, "PUT": 1})
     assert client.stats.writes == 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["No student with this email found", "No external with this email found"],
+)
+def test_email_lookup_miss_worded_per_kind_is_absent(message: str) -> None:
+    # Regression: "with this email" misses were raised as errors, failing every first create.
+    client = client_for(lambda request: refused(message))
+    assert client.find_by_email("student", "new.learner@ecole.test") is None

@@ -122,7 +122,9 @@ def check(
 
 @app.command()
 def plan(
-    config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False, log_level: LogOption = "warning"
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+    log_level: LogOption = "warning",
 ) -> None:
     """Show what a down sync would do; nothing is written."""
     _setup_logging(log_level)
@@ -165,7 +167,9 @@ def _sync(direction: str, config: Path, as_json: bool, log_level: str) -> None:
 
 @sync_app.command("down")
 def sync_down_command(
-    config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False, log_level: LogOption = "warning"
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+    log_level: LogOption = "warning",
 ) -> None:
     """Planning system → Edusign: sessions, learners, instructors, groups, tutors."""
     _sync("down", config, as_json, log_level)
@@ -173,7 +177,9 @@ def sync_down_command(
 
 @sync_app.command("up")
 def sync_up_command(
-    config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False, log_level: LogOption = "warning"
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+    log_level: LogOption = "warning",
 ) -> None:
     """Edusign → planning system: attendance of ended sessions."""
     _sync("up", config, as_json, log_level)
@@ -184,7 +190,9 @@ def approve(
     plan_id: Annotated[str, typer.Argument(help="The held plan id shown by the held run.")],
     config: ConfigOption = DEFAULT_CONFIG,
     by: Annotated[str, typer.Option(help="Who approves (kept for audit).")] = "cli",
-    run_now: Annotated[bool, typer.Option("--run/--no-run", help="Run the sync right away.")] = True,
+    run_now: Annotated[
+        bool, typer.Option("--run/--no-run", help="Run the sync right away.")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Approve a held plan; its removals are then applied."""
@@ -197,7 +205,7 @@ def approve(
         store = open_store(paths)
         try:
             _resolve(store, cfg.tenant, plan_id, "approved", by)
-            out.print(f"plan {plan_id} approved")
+            (err if as_json else out).print(f"plan {plan_id} approved")
             if not run_now:
                 return 0
             report = sync_down(build_context(cfg, store))
@@ -271,14 +279,25 @@ def status(
                             }
                             for r in runs
                         ],
-                        "held": [{"id": h.id, "created_at": h.created_at, "summary": h.summary} for h in held],
+                        "held": [
+                            {"id": h.id, "created_at": h.created_at, "summary": h.summary}
+                            for h in held
+                        ],
                     },
                     default=str,
                 )
             )
             return 0
         table = Table(title=f"last runs of {cfg.tenant}", title_justify="left")
-        for column in ("run", "direction", "status", "started (UTC)", "writes", "conflicts", "error"):
+        for column in (
+            "run",
+            "direction",
+            "status",
+            "started (UTC)",
+            "writes",
+            "conflicts",
+            "error",
+        ):
             table.add_column(column)
         for r in runs:
             report = r.report or {}
@@ -293,8 +312,11 @@ def status(
             )
         out.print(table)
         for h in held:
-            reasons = "; ".join(h.summary.get("reasons", [])) if isinstance(h.summary, dict) else ""
-            out.print(f"[yellow]held plan {h.id}[/yellow] since {h.created_at:%Y-%m-%d %H:%M}: {reasons}")
+            raw = h.summary.get("reasons")
+            reasons = "; ".join(str(r) for r in raw) if isinstance(raw, list) else ""
+            out.print(
+                f"[yellow]held plan {h.id}[/yellow] since {h.created_at:%Y-%m-%d %H:%M}: {reasons}"
+            )
         if not held:
             out.print("no plan is waiting for approval")
         return 0
@@ -308,12 +330,18 @@ def sandbox(
     api_key: Annotated[list[str], typer.Option("--api-key", help="API key(s) to accept.")] = [],  # noqa: B006
 ) -> None:
     """Start the Edusign emulator on loopback until Ctrl-C."""
-    from rollbridge.sandbox.edusign_server import serve_forever
+    from rollbridge.sandbox.edusign_server import main as serve
 
     keys = api_key or ["sandbox-key"]
-    out.print(f"Edusign emulator on http://127.0.0.1:{port} — API keys: {', '.join(keys)}")
-    out.print("test controls under /_sandbox/… ; Ctrl-C to stop")
-    serve_forever(port=port, api_keys=keys)
+    out.print(f"Edusign emulator, API keys: {', '.join(keys)}; test controls under /_sandbox/…")
+    out.print("point an account's base_url at it with allow_insecure_http = true; Ctrl-C to stop")
+    args = ["--port", str(port)]
+    for key in keys:
+        args += ["--api-key", key]
+    try:
+        serve(args)
+    except KeyboardInterrupt:
+        out.print("stopped")
 
 
 @app.command()
@@ -332,4 +360,8 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    # Logs always go to stderr, stdout is for reports; commands may raise the level.
+    _setup_logging(os.environ.get("ROLLBRIDGE_LOG_LEVEL", "warning"))
     app()

@@ -17,7 +17,13 @@ MAX_LISTED = 15
 
 def render_report(report: RunReport, console: Console) -> None:
     """Print a run report: summary, per-account actions, problems."""
-    colour = {"ok": "green", "partial": "yellow", "held": "yellow", "failed": "red", "planned": "cyan"}
+    colour = {
+        "ok": "green",
+        "partial": "yellow",
+        "held": "yellow",
+        "failed": "red",
+        "planned": "cyan",
+    }
     title = f"{report.direction.upper()} run"
     if report.run_id is not None:
         title += f" #{report.run_id}"
@@ -41,7 +47,9 @@ def render_report(report: RunReport, console: Console) -> None:
         if len(report.rejected) > MAX_LISTED:
             console.print(f"    … and {len(report.rejected) - MAX_LISTED} more (use --json)")
     if report.status == "held":
-        console.print(f"  [yellow bold]held for approval[/yellow bold] — plan {report.held_plan_id}")
+        console.print(
+            f"  [yellow bold]held for approval[/yellow bold] — plan {report.held_plan_id}"
+        )
         for reason in report.held_reasons:
             console.print(f"    - {reason}")
         console.print(
@@ -96,9 +104,13 @@ def _render_account(report: RunReport, account: object, console: Console) -> Non
 
 def render_checks(results: list[CheckResult], console: Console) -> None:
     """Print `check` results, one line each."""
-    marks = {"ok": "[green]ok[/green]", "warning": "[yellow]warning[/yellow]", "error": "[red]error[/red]"}
+    marks = {
+        "ok": "[green]ok     [/green]",
+        "warning": "[yellow]warning[/yellow]",
+        "error": "[red]error  [/red]",
+    }
     for result in results:
-        console.print(f"  {marks[result.status]:<28} {result.name}: {result.detail}")
+        console.print(f"  {marks[result.status]} {result.name}: {result.detail}")
 
 
 @contextmanager

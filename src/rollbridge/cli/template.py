@@ -27,7 +27,7 @@ start = {start.isoformat()}
 end = {end.isoformat()}
 
 [source]
-# "files": OneRoster 1.2 CSV bundle + iCalendar (.ics) or CSV sessions (the questionnaire's "Other").
+# "files": OneRoster 1.2 CSV bundle + iCalendar (.ics) or CSV sessions ("Other").
 kind = "files"
 oneroster = "data/oneroster"        # folder or .zip with manifest.csv, users.csv, classes.csv, ...
 deltas = []                         # optional delta bundles applied on top, in order

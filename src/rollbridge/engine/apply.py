@@ -25,7 +25,7 @@ from rollbridge.report import AccountReport, Problem, bump
 from rollbridge.shaping import SCALAR_REFS, Desired
 from rollbridge.store import JournalEntry, StepOutcome, Store
 
-from .ports import EdusignPort
+from .ports import EdusignPort, EmailKind
 
 FLUSH_EVERY = 256
 INDEX_THRESHOLD = 20  # above this many creates of a kind, list once instead of one lookup each
@@ -205,7 +205,9 @@ class Applier:
             self.links[step.key] = link
             self._pending_links.append(link)
             if step.action == "create":
-                self._pending_outcomes.append(StepOutcome(step.key, "done", result.edusign_id, None))
+                self._pending_outcomes.append(
+                    StepOutcome(step.key, "done", result.edusign_id, None)
+                )
         if len(self._pending_links) + len(self._pending_deletes) >= FLUSH_EVERY:
             self._flush()
 
@@ -230,7 +232,9 @@ class Applier:
             Problem(step.kind, step.key, f"{step.action} failed: {error.message}", label)
         )
         if step.action == "create":
-            self._pending_outcomes.append(StepOutcome(step.key, "failed", None, error.message[:500]))
+            self._pending_outcomes.append(
+                StepOutcome(step.key, "failed", None, error.message[:500])
+            )
 
     def _flush(self) -> None:
         if self._pending_links:
@@ -261,7 +265,8 @@ class Applier:
 
     def _resolve(self, desired: Desired) -> tuple[dict[str, Any], bool]:
         fields: dict[str, Any] = {
-            name: list(value) if isinstance(value, tuple) else value for name, value in desired.fields
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in desired.fields
         }
         partial = False
         for name, keys in desired.refs:
@@ -287,7 +292,9 @@ class Applier:
             if step.kind == "student":
                 new_id = self.client.create_student(fields, send_credentials=self.send_credentials)
             elif step.kind == "professor":
-                new_id = self.client.create_professor(fields, send_credentials=self.send_credentials)
+                new_id = self.client.create_professor(
+                    fields, send_credentials=self.send_credentials
+                )
             elif step.kind == "group":
                 new_id = self.client.create_group(fields)
             elif step.kind == "external":
@@ -375,5 +382,7 @@ class Applier:
         return _Result(step, edusign_id)
 
 
-def _email_kind(kind: EdusignKind) -> str:
-    return kind
+def _email_kind(kind: EdusignKind) -> EmailKind:
+    if kind in ("student", "professor", "external"):
+        return kind
+    raise ValueError(f"{kind} objects have no e-mail")

@@ -223,8 +223,10 @@ def _protect_signed(client: EdusignPort, plan: AccountPlan) -> AccountPlan:
 def _guard(
     ctx: RunContext, report: RunReport, works: list[_AccountWork], now: datetime, *, dry_run: bool
 ) -> None:
-    approved_id, approved = ctx.store.approved_cancels(ctx.config.tenant, "down")
-    counts = {w.account: Counter(link.kind for link in w.links.values()) for w in works}
+    _, approved = ctx.store.approved_cancels(ctx.config.tenant, "down")
+    counts: dict[str, Counter[str]] = {
+        w.account: Counter[str](link.kind for link in w.links.values()) for w in works
+    }
     verdict = judge_deletions([w.plan for w in works], counts, ctx.config.guard, approved)
     if verdict.allowed:
         return
@@ -281,7 +283,7 @@ def _apply(ctx: RunContext, report: RunReport, work: _AccountWork, window: Windo
 
 
 def _mark_approved_applied(ctx: RunContext, works: list[_AccountWork], now: datetime) -> None:
-    approved_id, approved = ctx.store.approved_cancels(ctx.config.tenant, "down")
+    approved_id, _ = ctx.store.approved_cancels(ctx.config.tenant, "down")
     if approved_id is not None:
         ctx.store.resolve_plan(approved_id, "applied", at=now, by="rollbridge")
 

@@ -87,14 +87,14 @@ def _sheets(client: EdusignPort, courses: list[Link]) -> list[CourseSheet]:
         raw = [c for c in client.list_courses(first.date(), last.date()) if _cid(c) in by_id]
     sheets: list[CourseSheet] = []
     for course in raw:
-        link = by_id.get(_cid(course))
-        if link is None or link.end_at is None:
+        found = by_id.get(_cid(course))
+        if found is None or found.end_at is None:
             continue
         entries = course.get("STUDENTS")
         sheets.append(
             CourseSheet(
-                session_key=link.key,
-                end_at=link.end_at,
+                session_key=found.key,
+                end_at=found.end_at,
                 locked=str(course.get("LOCKED", "0")) not in ("0", "", "False", "false"),
                 entries=tuple(e for e in entries if isinstance(e, dict))
                 if isinstance(entries, list)
@@ -128,8 +128,12 @@ def _sync_account(
     for _, _, mark in marks:
         bump(report.marks_by_status, mark.status + (" (justified)" if mark.justified else ""))
     for item in unread:
-        report.not_written.append(Problem("mark", f"{item.session_key}/{item.student_id}", item.reason))
-    stored = {key: value.content_hash for key, value in ctx.store.load_marks(tenant, account).items()}
+        report.not_written.append(
+            Problem("mark", f"{item.session_key}/{item.student_id}", item.reason)
+        )
+    stored = {
+        key: value.content_hash for key, value in ctx.store.load_marks(tenant, account).items()
+    }
     changed = changed_marks(marks, stored)
     report.marks_changed = len(changed)
     if not changed or Capability.WRITE_MARKS not in ctx.source.capabilities:
