@@ -32,11 +32,8 @@ from zoneinfo import ZoneInfo
 from rollbridge.bootstrap import client_factory
 from rollbridge.config import TenantConfig, parse_config
 from rollbridge.engine import RunContext, sync_down
-from rollbridge.engine.down import sync_window
-from rollbridge.plan import PlanInputs, plan_account
-from rollbridge.routing import route
+from rollbridge.logging import configure_logging
 from rollbridge.sandbox.edusign_server import EdusignSandbox
-from rollbridge.shaping import ShapeContext, shape_account
 from rollbridge.sources.files import FilesSource
 from rollbridge.store import Store
 from rollbridge.timeconv import zone
@@ -115,29 +112,13 @@ def context(config: TenantConfig, store: Store) -> RunContext:
 
 
 def plan_cpu_seconds(ctx: RunContext) -> float:
-    """CPU seconds to read the snapshot, shape, route and plan, nothing written."""
-    config = ctx.config
+    """CPU seconds of a dry run: read the snapshot, shape, route, load links, plan."""
     start = time.process_time()
-    window = sync_window(config, NOW)
-    snapshot = ctx.source.read(window)
-    routed = route(snapshot, config.accounts)
-    for account in config.accounts:
-        desired = shape_account(
-            routed[account.name],
-            ShapeContext(
-                config.tenant,
-                ctx.source.system,
-                account.name,
-                config.effective_api_type,
-                config.options,
-            ),
-        )
-        links = ctx.store.load_links(config.tenant, account.name)
-        plan = plan_account(
-            desired, links, PlanInputs(now=NOW, read_complete=snapshot.complete, window=window)
-        )
-        assert plan.is_empty, plan.counts()
-    return time.process_time() - start
+    report = sync_down(ctx, dry_run=True)
+    spent = time.process_time() - start
+    planned = sum(sum(a.planned.values()) for a in report.accounts)
+    assert planned == 0, report.accounts[0].planned
+    return spent
 
 
 def move_one_session(sessions_csv: str) -> None:
@@ -162,7 +143,7 @@ def bench_large(size: str, folder: Path) -> dict[str, object]:
         sandbox.add_school(KEY)
         sandbox.set_rate_limit(10_000_000, "delay")
         store = Store.open(f"sqlite:///{folder / 'bench.db'}", secret_key=None)
-        config = config_for(folder, paths, sandbox.url, rate=10_000_000, concurrency=8)
+        config = config_for(folder, paths, sandbox.url, rate=5_000_000, concurrency=8)
         ctx = context(config, store)
         started = time.perf_counter()
         report = sync_down(ctx)
@@ -233,6 +214,7 @@ def main() -> None:
     parser.add_argument("--skip-rate", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args()
+    configure_logging("warning")
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="rollbridge-bench-") as tmp:
         folder = Path(tmp)

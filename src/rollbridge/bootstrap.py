@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
-from rollbridge.config import Account, TenantConfig, load_config
+from rollbridge.config import STORE_SECRET_PREFIX, Account, TenantConfig, load_config
 from rollbridge.engine import ApplyHooks, NoHooks, RunContext
 from rollbridge.engine.context import utc_now
 from rollbridge.errors import ConfigError
@@ -61,6 +62,24 @@ def open_store(paths: Paths) -> Store:
     return Store.open(paths.database_url, secret_key=secret_key(paths))
 
 
+def resolve_stored_secrets(config: TenantConfig, store: Store) -> TenantConfig:
+    """Replace `{ store = "name" }` API keys by the decrypted secrets."""
+    names = config.stored_secret_names()
+    if not names:
+        return config
+    keys: dict[str, SecretStr] = {}
+    for account, name in names.items():
+        secret = store.get_secret(config.tenant, name)
+        if secret is None:
+            raise ConfigError(
+                f"account {account}: no secret {name!r} in the store; "
+                f"run `rollbridge secret set {name}`",
+                tenant=config.tenant,
+            )
+        keys[account] = secret
+    return config.with_api_keys(keys)
+
+
 def build_source(config: TenantConfig) -> Source:
     """The configured planning-system connector."""
     if config.source.kind == "files":
@@ -76,6 +95,11 @@ def client_factory(
     """Build one Edusign client per account on demand."""
 
     def build(account: Account) -> EdusignClient:
+        if account.api_key.get_secret_value().startswith(STORE_SECRET_PREFIX):
+            raise ConfigError(
+                f"account {account.name}: its key is in the store but was not read from it",
+                tenant=config.tenant,
+            )
         return EdusignClient(
             account,
             transport=transport,
@@ -94,6 +118,7 @@ def build_context(
     progress: Progress = no_progress,
 ) -> RunContext:
     """Compose a run from a validated config and an open store."""
+    config = resolve_stored_secrets(config, store)
     return RunContext(
         config=config,
         source=source or build_source(config),

@@ -10,7 +10,13 @@ from rollbridge.sources.base import CheckResult
 
 def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResult]:
     """Every check, in order; stops early only when the configuration itself is invalid."""
-    from rollbridge.bootstrap import build_source, client_factory, load, open_store
+    from rollbridge.bootstrap import (
+        build_source,
+        client_factory,
+        load,
+        open_store,
+        resolve_stored_secrets,
+    )
     from rollbridge.engine import sync_window, utc_now
     from rollbridge.routing import overlaps, route, rule_overlaps
 
@@ -27,7 +33,10 @@ def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResu
     try:
         store = open_store(paths)
         results.append(CheckResult("store", "ok", store.url_for_display))
-        store.close()
+        try:
+            config = resolve_stored_secrets(config, store)
+        finally:
+            store.close()
     except RollbridgeError as exc:
         results.append(CheckResult("store", "error", str(exc)))
     source = build_source(config)

@@ -31,7 +31,10 @@ from rollbridge.model import Attrs
 
 HttpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["https", "http"])]
 
-_SECRET_HINT = 'a string, { env = "VARIABLE" } or { file = "path" }'  # noqa: S105
+_SECRET_HINT = 'a string, { env = "VAR" }, { file = "path" } or { store = "name" }'  # noqa: S105
+# `{ store = "name" }` is resolved once the store is open (`bootstrap`); until then the
+# secret holds this marker, which never reaches Edusign (an unresolved marker is an error).
+STORE_SECRET_PREFIX = "\x00rollbridge-store:"  # noqa: S105
 
 
 class _Strict(BaseModel):
@@ -48,6 +51,11 @@ def _resolve_secret(value: Any, base_dir: Path | None) -> Any:
         if found is None:
             raise ValueError(f"environment variable {name} is not set")
         return found
+    if set(value) == {"store"}:
+        name = str(value["store"]).strip()
+        if not name:
+            raise ValueError("store secret name is empty")
+        return STORE_SECRET_PREFIX + name
     if set(value) == {"file"}:
         path = Path(str(value["file"]))
         if not path.is_absolute() and base_dir is not None:
@@ -90,7 +98,7 @@ class Account(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
     api_key: SecretStr
     base_url: HttpUrl = Field(default=AnyUrl("https://ext.edusign.fr"))
-    rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 480
+    rate_per_minute: Annotated[int, Field(ge=1, le=10_000_000)] = 480
     max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
     allow_insecure_http: bool = False
@@ -211,6 +219,25 @@ class TenantConfig(_Strict):
             raise ValueError("account names must be unique")
         return self
 
+    def stored_secret_names(self) -> dict[str, str]:
+        """Account name → store secret name, for accounts whose key lives in the store."""
+        found: dict[str, str] = {}
+        for account in self.accounts:
+            value = account.api_key.get_secret_value()
+            if value.startswith(STORE_SECRET_PREFIX):
+                found[account.name] = value.removeprefix(STORE_SECRET_PREFIX)
+        return found
+
+    def with_api_keys(self, keys: dict[str, SecretStr]) -> TenantConfig:
+        """A copy whose named accounts use these keys."""
+        accounts = tuple(
+            account.model_copy(update={"api_key": keys[account.name]})
+            if account.name in keys
+            else account
+            for account in self.accounts
+        )
+        return self.model_copy(update={"accounts": accounts})
+
     @property
     def effective_api_type(self) -> str:
         return self.api_type or f"rollbridge:{self.source.kind}"
@@ -255,7 +282,15 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def describe_validation(error: ValidationError, source: str) -> str:
     """One readable line per problem: file, dotted field, what is wrong or allowed."""
     lines = [f"{source}: the configuration is not valid"]
-    for item in error.errors(include_url=False, include_input=False):
+    items = error.errors(include_url=False, include_input=False)
+    locations = [tuple(item["loc"]) for item in items]
+    for item in items:
+        loc = tuple(item["loc"])
+        # A list that failed because one of its items failed says nothing new.
+        if item["type"] == "too_short" and any(
+            o[: len(loc)] == loc and o != loc for o in locations
+        ):
+            continue
         where = _location(tuple(item["loc"]))
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

@@ -49,12 +49,23 @@ def split_key(key: str) -> tuple[str, str]:
 
 def api_id(tenant: str, system: str, account: str, key: str) -> str:
     """Deterministic, short, personal-data-free external id for Edusign's `API_ID`."""
-    kind, _ = split_key(key)
-    edusign_kind = EDUSIGN_KIND_OF.get(kind, "course")  # type: ignore[call-overload]
-    digest = hashlib.blake2b(
-        f"{tenant}\x1f{system}\x1f{account}\x1f{key}".encode(), digest_size=10
-    ).hexdigest()
-    return f"rb{_API_PREFIX[edusign_kind]}-{digest}"
+    return ApiIds(tenant, system, account)(key)
+
+
+class ApiIds:
+    """`api_id` for one (tenant, system, account), with the common prefix hashed once."""
+
+    def __init__(self, tenant: str, system: str, account: str) -> None:
+        self._base = hashlib.blake2b(
+            f"{tenant}\x1f{system}\x1f{account}\x1f".encode(), digest_size=10
+        )
+
+    def __call__(self, key: str) -> str:
+        kind, _ = split_key(key)
+        edusign_kind = EDUSIGN_KIND_OF.get(kind, "course")  # type: ignore[call-overload]
+        digest = self._base.copy()
+        digest.update(key.encode())
+        return f"rb{_API_PREFIX[edusign_kind]}-{digest.hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)

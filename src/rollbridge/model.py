@@ -50,6 +50,8 @@ def attr_values(attrs: Attrs, name: str) -> tuple[str, ...]:
 
 def require_utc(moment: datetime, what: str) -> datetime:
     """Refuse naive datetimes: every instant in the core is aware and expressed in UTC."""
+    if moment.tzinfo is UTC:
+        return moment  # the common case, kept cheap: 120,000 calls on a large read
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {moment.isoformat()}")
     return moment.astimezone(UTC)

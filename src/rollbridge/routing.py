@@ -103,6 +103,8 @@ def route(snapshot: Snapshot, accounts: Sequence[Account]) -> dict[str, Snapshot
 
 def overlaps(routed: dict[str, Snapshot]) -> list[Overlap]:
     """Learners and sessions that land in two accounts or more."""
+    if len(routed) < 2:
+        return []
     seen: dict[tuple[str, str], list[str]] = defaultdict(list)
     labels: dict[tuple[str, str], str] = {}
     for account, snapshot in routed.items():

@@ -48,8 +48,8 @@ def utc_to_local(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def iso_z(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z` and milliseconds, the way Edusign writes instants."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat is implemented in C; strftime is several times slower on 60,000 sessions.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_instant(text: str) -> datetime:

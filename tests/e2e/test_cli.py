@@ -151,3 +151,85 @@ def test_bad_config_names_file_and_field(cli: Cli) -> None:
     result = cli.run("sync", "down")
     assert result.returncode == 1
     assert str(cli.config) in result.stderr and "options.room_label" in result.stderr
+
+
+def test_check_warns_when_a_record_lands_in_two_accounts(cli: Cli, edusign: EdusignSandbox) -> None:
+    edusign.add_school("sk-PLANTED-second-account")
+    text = cli.config.read_text(encoding="utf-8")
+    text = text.replace('name = "main"', 'name = "main"\nlearners.attrs = { "org" = ["org-1"] }')
+    text += (
+        '\n[[accounts]]\nname = "second"\napi_key = "sk-PLANTED-second-account"\n'
+        f'base_url = "{edusign.url}"\nallow_insecure_http = true\n'
+        'learners.attrs = { "org" = ["org-1"] }\n'
+    )
+    cli.config.write_text(text, encoding="utf-8")
+    result = cli.run("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "learners rule org = 'org-1' appears in accounts main, second" in result.stdout
+    assert "lands in accounts main, second" in result.stdout
+    assert "sk-PLANTED-second-account" not in result.stdout + result.stderr
+
+
+def test_sandbox_command_serves_the_emulator(tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rollbridge", "sandbox", "--port", str(port), "--api-key", "k-demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert any(f"127.0.0.1:{port}" in line for line in lines), lines
+        reply = httpx.get(
+            f"http://127.0.0.1:{port}/v1/school", headers={"Authorization": "Bearer k-demo"}
+        )
+        assert reply.json()["status"] == "success"
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/school").status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_api_key_kept_encrypted_in_the_store(cli: Cli) -> None:
+    stored = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rollbridge",
+            "secret",
+            "set",
+            "edusign-main",
+            "-c",
+            str(cli.config),
+        ],
+        input=PLANTED + "\n",
+        capture_output=True,
+        text=True,
+        env=cli.env,
+        check=False,
+    )
+    assert stored.returncode == 0, stored.stderr
+    text = cli.config.read_text(encoding="utf-8")
+    cli.config.write_text(
+        text.replace(
+            'api_key = { env = "EDUSIGN_API_KEY" }', 'api_key = { store = "edusign-main" }'
+        ),
+        encoding="utf-8",
+    )
+    synced = cli.run("sync", "down", "--json", key="not-this-one")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert json.loads(synced.stdout)["writes"] > 0
+    database = cli.folder / "state" / "rollbridge.db"
+    assert PLANTED.encode() not in database.read_bytes()
+    missing = cli.config.read_text(encoding="utf-8").replace('"edusign-main"', '"nope"')
+    cli.config.write_text(missing, encoding="utf-8")
+    failed = cli.run("sync", "down")
+    assert failed.returncode == 1 and "rollbridge secret set nope" in failed.stderr

@@ -12,43 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-USER_COLUMNS = [
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "enabledUser",
-    "username",
-    "userIds",
-    "givenName",
-    "familyName",
-    "middleName",
-    "identifier",
-    "email",
-    "sms",
-    "phone",
-    "agentSourcedIds",
-    "grades",
-    "password",
-    "userMasterIdentifier",
-    "preferredGivenName",
-    "preferredMiddleName",
-    "preferredFamilyName",
-    "primaryOrgSourcedId",
-    "pronouns",
-]
-SESSION_COLUMNS = [
-    "session_id",
-    "title",
-    "start",
-    "end",
-    "class_ids",
-    "instructor_ids",
-    "learner_ids",
-    "exempt_learner_ids",
-    "room_name",
-    "room_code",
-    "description",
-]
+from rollbridge.sandbox.school_files import SESSIONS_COLUMNS, USERS_COLUMNS
+
+USER_COLUMNS = list(USERS_COLUMNS)
+SESSION_COLUMNS = list(SESSIONS_COLUMNS)
 
 
 @dataclass

@@ -70,7 +70,7 @@ def test_read_is_complete_and_links_sessions_to_the_roster(tmp_path: Path) -> No
         "instructor": 2,
         "tutor": 1,
         "group": 3,
-        "session": 8,
+        "session": 9,
     }
     assert {"oneroster", "sessions"} <= set(stages)
     sessions = {s.source_id: s for s in snapshot.sessions}
@@ -89,9 +89,14 @@ def test_read_is_complete_and_links_sessions_to_the_roster(tmp_path: Path) -> No
     }
     why = {r.source_id: r.reason for r in snapshot.rejected}
     assert why["ses-unknown-class"] == "unknown group cls-nope"
+    # Unknown people are left out of the session, which is kept (a learner who left
+    # must not cancel the class for everyone).
     assert why["ses-unknown-people"] == (
-        "unknown or inactive instructor t-ghost; unknown or inactive learner s-ghost"
+        "unknown or inactive instructor t-ghost; unknown or inactive learner s-ghost: "
+        "left out; the session is kept"
     )
+    kept = sessions["ses-unknown-people"]
+    assert "t-ghost" not in kept.instructor_ids and "s-ghost" not in kept.learner_ids
     assert why["ses-gap"].startswith("start 2027-03-28T02:30 does not exist in Europe/Paris")
     assert {("group", "cls-old"), ("learner", "s-petit")} <= snapshot.deleted
 

@@ -246,6 +246,40 @@ def _resolve(store: Any, tenant: str, plan_id: str, status: str, by: str) -> Non
     store.resolve_plan(plan_id, status, at=datetime.now(UTC), by=by)
 
 
+secret_app = typer.Typer(help="Secrets kept encrypted in the store.", no_args_is_help=True)
+app.add_typer(secret_app, name="secret")
+
+
+@secret_app.command("set")
+def secret_set(
+    name: Annotated[str, typer.Argument(help='The name used in the config: { store = "NAME" }.')],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Store a secret encrypted in the store (prompted, or one line of standard input)."""
+
+    def run() -> int:
+        from pydantic import SecretStr
+
+        from rollbridge.bootstrap import load, open_store
+
+        cfg, paths = load(config)
+        if sys.stdin.isatty():
+            value = typer.prompt(f"value of {name}", hide_input=True)
+        else:
+            value = sys.stdin.readline().strip()
+        if not value:
+            raise ConfigError("empty secret: nothing stored")
+        store = open_store(paths)
+        try:
+            store.put_secret(cfg.tenant, name, SecretStr(value))
+        finally:
+            store.close()
+        out.print(f'secret {name} stored encrypted; use api_key = {{ store = "{name}" }}')
+        return 0
+
+    _guarded(run)
+
+
 @app.command()
 def status(
     config: ConfigOption = DEFAULT_CONFIG,

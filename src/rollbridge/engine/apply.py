@@ -134,7 +134,7 @@ class Applier:
         self._flush()
 
     def _run_batch(self, batch: Sequence[Step]) -> Iterator[_Result]:
-        creates = [s for s in batch if s.action == "create"]
+        """Run one kind's steps on the pool, creates journalled a chunk ahead of sending."""
         journalled = 0
         in_flight: set[Future[_Result]] = set()
         limit = self.max_workers * 2
@@ -151,7 +151,6 @@ class Applier:
             while in_flight:
                 finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in finished)
-        del creates
 
     def _journal(self, steps: Sequence[Step]) -> None:
         if not steps:

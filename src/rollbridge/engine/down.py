@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +9,7 @@ from typing import Any
 
 from rollbridge.config import TenantConfig
 from rollbridge.errors import AuthError, HeldForApproval, RollbridgeError
+from rollbridge.gcpause import gc_paused
 from rollbridge.identity import Link
 from rollbridge.model import Snapshot, Window
 from rollbridge.plan import (
@@ -28,6 +27,7 @@ from rollbridge.shaping import AccountDesired, ShapeContext, shape_account
 from .apply import Applier
 from .context import RunContext
 from .ports import EdusignPort
+from .runs import recorded_run
 
 
 @dataclass(slots=True)
@@ -45,10 +45,6 @@ def sync_window(config: TenantConfig, now: datetime) -> Window:
     year = config.school_year
     start = max(year.start, (now - timedelta(days=config.sync.days_back)).date())
     return Window(start_on=start, end_on=year.end)
-
-
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def is_signed(course: dict[str, Any]) -> bool:
@@ -74,28 +70,8 @@ def sync_down(ctx: RunContext, *, dry_run: bool = False) -> RunReport:
         _plan_and_apply(ctx, report, now, dry_run=True)
         report.finished_at = ctx.clock()
         return report
-    with ctx.store.run_lock(config.tenant, "down", holder=_holder()):
-        report.run_id = ctx.store.start_run(config.tenant, "down", at=now)
-        try:
-            _plan_and_apply(ctx, report, now, dry_run=False)
-        except HeldForApproval as held:
-            report.status = "held"
-            report.held_plan_id = held.plan_id
-        except RollbridgeError as exc:
-            report.status = "failed"
-            report.error = str(exc)
-        except BaseException:
-            report.status = "failed"
-            report.error = "interrupted"
-            raise
-        finally:
-            report.finished_at = ctx.clock()
-            ctx.store.finish_run(
-                report.run_id,
-                status="partial" if report.status == "planned" else report.status,
-                report=report.to_dict(),
-                at=report.finished_at,
-            )
+    with recorded_run(ctx, report):
+        _plan_and_apply(ctx, report, now, dry_run=False)
     return report
 
 
@@ -116,8 +92,9 @@ def _read(ctx: RunContext, report: RunReport, window: Window) -> Snapshot:
 def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_run: bool) -> None:
     config = ctx.config
     window = sync_window(config, now)
-    snapshot = _read(ctx, report, window)
-    routed = route(snapshot, config.accounts)
+    with gc_paused():  # the read and the shaping allocate hundreds of thousands of objects
+        snapshot = _read(ctx, report, window)
+        routed = route(snapshot, config.accounts)
     for overlap in overlaps(routed)[:20]:
         report.warnings.append(
             f"{overlap.kind} {overlap.source_id} ({overlap.label}) lands in accounts "
@@ -134,7 +111,8 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
                 api_type=config.effective_api_type,
                 options=config.options,
             )
-            desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
+            with gc_paused():
+                desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
             report.add_rejected(desired.rejected)
             client = ctx.client_for(account)
             account_report = AccountReport(account=account.name)

@@ -13,15 +13,14 @@ from rollbridge.attendance import (
     mark_payload,
     marks_from_sheets,
 )
-from rollbridge.errors import RollbridgeError
 from rollbridge.identity import Link
 from rollbridge.model import Mark
 from rollbridge.report import AccountReport, Problem, RunReport, bump
 from rollbridge.sources.base import Capability
 
 from .context import RunContext
-from .down import _holder
 from .ports import EdusignPort
+from .runs import recorded_run
 
 LIST_THRESHOLD = 40  # above this many sheets, list courses by date instead of one GET each
 
@@ -31,36 +30,23 @@ def sync_up(ctx: RunContext) -> RunReport:
     config = ctx.config
     now = ctx.clock()
     report = RunReport(tenant=config.tenant, direction="up", started_at=now)
-    with ctx.store.run_lock(config.tenant, "up", holder=_holder()):
-        report.run_id = ctx.store.start_run(config.tenant, "up", at=now)
-        try:
-            if Capability.WRITE_MARKS not in ctx.source.capabilities:
-                report.warnings.append(
-                    f"{ctx.source.system} cannot take attendance back; marks are only reported"
-                )
-            for account in config.accounts:
-                account_report = AccountReport(account=account.name)
-                report.accounts.append(account_report)
-                client = ctx.client_for(account)
-                try:
-                    _sync_account(ctx, client, account.name, account_report, now)
-                finally:
-                    stats = getattr(client, "stats", None)
-                    account_report.requests = int(getattr(stats, "requests", 0))
-                    account_report.writes = int(getattr(stats, "writes", 0))
-                    client.close()
-            report.status = "partial" if any(a.not_written for a in report.accounts) else "ok"
-        except RollbridgeError as exc:
-            report.status = "failed"
-            report.error = str(exc)
-        finally:
-            report.finished_at = ctx.clock()
-            ctx.store.finish_run(
-                report.run_id,
-                status="partial" if report.status == "planned" else report.status,
-                report=report.to_dict(),
-                at=report.finished_at,
+    with recorded_run(ctx, report):
+        if Capability.WRITE_MARKS not in ctx.source.capabilities:
+            report.warnings.append(
+                f"{ctx.source.system} cannot take attendance back; marks are only reported"
             )
+        for account in config.accounts:
+            account_report = AccountReport(account=account.name)
+            report.accounts.append(account_report)
+            client = ctx.client_for(account)
+            try:
+                _sync_account(ctx, client, account.name, account_report, now)
+            finally:
+                stats = getattr(client, "stats", None)
+                account_report.requests = int(getattr(stats, "requests", 0))
+                account_report.writes = int(getattr(stats, "writes", 0))
+                client.close()
+        report.status = "partial" if any(a.not_written for a in report.accounts) else "ok"
     return report
 
 

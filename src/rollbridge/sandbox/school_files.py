@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from rollbridge.model import Person, Session, attr_values
 from rollbridge.sandbox.school import SyntheticSchool, offset_changes, subject_code
+from rollbridge.sources.files.calendar import SESSION_COLUMNS
 from rollbridge.timeconv import iso_z, utc_to_local
 
 MANIFEST_FILES = (
@@ -67,17 +68,7 @@ ORGS_COLUMNS = (
     "identifier",
     "parentSourcedId",
 )
-ACADEMIC_SESSIONS_COLUMNS = (
-    "sourcedId",
-    "status",
-    "dateLastModified",
-    "title",
-    "type",
-    "startDate",
-    "endDate",
-    "parentSourcedId",
-    "schoolYear",
-)
+ACADEMIC_SESSIONS_COLUMNS = SESSION_COLUMNS  # the files source's contract, one definition
 USERS_COLUMNS = (
     "sourcedId",
     "status",

@@ -16,7 +16,6 @@ Held plan states: held ──▶ approved | rejected | superseded; approved ─�
 
 from __future__ import annotations
 
-import gc
 import json
 import secrets as random_tokens
 import sqlite3
@@ -37,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from rollbridge.errors import RollbridgeError, StoreError
+from rollbridge.gcpause import gc_paused
 from rollbridge.identity import EdusignKind, Link
 from rollbridge.store import crypto
 from rollbridge.store.tables import held_plans, journal, run_locks, runs, utc_column
@@ -223,9 +223,9 @@ class Store:
 
         The hot read of every run: rows come straight from the driver's cursor (no
         per-row SQLAlchemy objects), timestamps are converted a column at a time, and
-        the GC is paused until the temporary rows are gone (see `_gc_paused`).
+        the GC is paused until the temporary rows are gone (see `gc_paused`).
         """
-        with _gc_paused():
+        with gc_paused():
             return self._load_links(tenant, account)
 
     def _load_links(self, tenant: str, account: str) -> dict[str, Link]:
@@ -484,7 +484,7 @@ class Store:
 
     def load_marks(self, tenant: str, account: str) -> dict[tuple[str, str], StoredMark]:
         """The last written mark of every (session key, learner key) of one account."""
-        with _gc_paused():
+        with gc_paused():
             return self._load_marks(tenant, account)
 
     def _load_marks(self, tenant: str, account: str) -> dict[tuple[str, str], StoredMark]:
@@ -820,24 +820,6 @@ class Store:
             raise
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"the store could not {doing}: {_reason(exc)}", **where) from exc
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many small objects that hold no cycles.
-
-    Loading 65,000 links allocates hundreds of thousands of objects, which triggers full
-    collections over the whole heap (about a third of the load time). Wrap a call whose
-    temporaries are freed on return, so the GC's next pass sees only the survivors. Only
-    turns the GC back on if it was on: safe when threads overlap.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _plan(row: sa.Row[tuple[object, ...]]) -> HeldPlan:

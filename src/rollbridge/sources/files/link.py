@@ -1,13 +1,14 @@
 """Planned sessions checked against the roster and completed from it; pure.
 
 A session's stated ids (CSV columns, `X-ROLLBRIDGE-*` properties) must name known,
-active records: one unknown group, instructor or learner rejects the session with the
-list of what is unknown (DESIGN: bad records are skipped with a reason). Calendars that
-state no ids (ADE exports) are matched instead: a group when its title or classCode is a
-DESCRIPTION line or a CATEGORIES value, an instructor when an ATTENDEE/ORGANIZER e-mail
-is theirs or a DESCRIPTION line is their name ("Marie Dupont", "DUPONT   Marie"), compared
-without case, accents or repeated spaces. A session naming no instructor gets its groups'
-teachers from the enrollments, primary teachers first.
+active records. An unknown group rejects the session (who should attend is unknown); an
+unknown or inactive instructor or learner is left out of it with a reason in the report,
+and the session is kept, because a learner who left must not cancel a class for everyone.
+Calendars that state no ids (ADE exports) are matched instead: a group when its title or
+classCode is a DESCRIPTION line or a CATEGORIES value, an instructor when an
+ATTENDEE/ORGANIZER e-mail is theirs or a DESCRIPTION line is their name ("Marie Dupont",
+"DUPONT   Marie"), compared without case, accents or repeated spaces. A session naming no
+instructor gets its groups' teachers from the enrollments, primary teachers first.
 """
 
 from __future__ import annotations
@@ -77,15 +78,28 @@ class SessionLinker:
             instructor_ids = item.instructor_ids
             if instructor_ids is None:
                 instructor_ids = self._match_instructors(item.hint_emails, item.hint_lines)
-            if not (
-                groups.issuperset(group_ids)
-                and instructors.issuperset(instructor_ids)
-                and learners.issuperset(item.learner_ids)
-                and learners.issuperset(item.exempt_learner_ids)
-            ):
+            if not groups.issuperset(group_ids):
                 reason = self._unknown(item, group_ids, instructor_ids)
                 rejected.append(Rejected("session", item.source_id, reason, label=item.title))
                 continue
+            learner_ids, exempt_ids = item.learner_ids, item.exempt_learner_ids
+            if not (
+                instructors.issuperset(instructor_ids)
+                and learners.issuperset(learner_ids)
+                and learners.issuperset(exempt_ids)
+            ):
+                reason = self._unknown(item, group_ids, instructor_ids)
+                rejected.append(
+                    Rejected(
+                        "session-member",
+                        item.source_id,
+                        f"{reason}: left out; the session is kept",
+                        label=item.title,
+                    )
+                )
+                instructor_ids = tuple(i for i in instructor_ids if i in instructors)
+                learner_ids = tuple(i for i in learner_ids if i in learners)
+                exempt_ids = tuple(i for i in exempt_ids if i in learners)
             attrs, teachers = self._from_groups(group_ids, item.title)
             sessions.append(
                 Session(
@@ -95,8 +109,8 @@ class SessionLinker:
                     end_at=item.end_at,
                     instructor_ids=instructor_ids or teachers,
                     group_ids=group_ids,
-                    learner_ids=item.learner_ids,
-                    exempt_learner_ids=item.exempt_learner_ids,
+                    learner_ids=learner_ids,
+                    exempt_learner_ids=exempt_ids,
                     room_name=item.room_name,
                     room_code=item.room_code,
                     description=item.description,
