@@ -102,19 +102,13 @@ def _compact_refs(refs: Iterable[tuple[str, tuple[str, ...]]]) -> tuple[tuple[st
     return tuple((name, ids if len(ids) <= 4 else _ids_digest(ids)) for name, ids in refs)
 
 
-def _iso_utc(moment: datetime) -> str:
-    """`iso_z` for an instant already in UTC (Session guarantees it), without conversion."""
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
-def _course_hash(tag: str, fields: tuple[tuple[str, FieldValue], ...], refs_token: str) -> str:
-    """The content hash of a course, whose fields are all text in a fixed order.
+def _course_hash(*texts: str) -> str:
+    """The content hash of a course from its texts in a fixed order.
 
     Cheaper than `content_hash` (no repr of the whole record), which matters at 60,000
-    sessions per run; API_ID and API_TYPE are constant per account and covered by `tag`.
+    sessions per run.
     """
-    text = "\x1f".join([tag, *(str(value) for _, value in fields[2:]), refs_token])
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b("\x1f".join(texts).encode(), digest_size=12).hexdigest()
 
 
 def _hash(kind: str, fields: tuple[tuple[str, FieldValue], ...], compact: object) -> str:
@@ -374,7 +368,8 @@ class _Shaper:
         members: dict[str, tuple[str, ...]],
         fallback: str | None,
     ) -> None:
-        start = _iso_utc(session.start_at)
+        # Session guarantees UTC: isoformat alone is `iso_z` without the conversion.
+        start = session.start_at.isoformat(timespec="milliseconds")[:-6] + "Z"
         label = f"{session.name} {start[:16]}"
         if session.end_at <= session.start_at:
             self.rejected.append(
@@ -395,14 +390,19 @@ class _Shaper:
         identifier = self._api_ids(key)
         # Built already sorted by field name (what `_make` does for the few thousand
         # people and groups): 60,000 sessions must plan in well under a second.
+        end = session.end_at.isoformat(timespec="milliseconds")[:-6] + "Z"
         fields: tuple[tuple[str, FieldValue], ...] = (
             ("API_ID", identifier),
             ("API_TYPE", self.ctx.api_type),
             ("CLASSROOM", room),
             ("DESCRIPTION", session.description),
-            ("END", _iso_utc(session.end_at)),
+            ("END", end),
             ("NAME", session.name),
             ("START", start),
+        )
+        # API_ID and API_TYPE are constant per account: `_course_tag` covers them.
+        digest = _course_hash(
+            self._course_tag, room, session.description, end, session.name, start, refs.token
         )
         self.objects["course"][key] = Desired(
             kind="course",
@@ -410,7 +410,7 @@ class _Shaper:
             api_id=identifier,
             fields=fields,
             refs=refs.refs,
-            content_hash=_course_hash(self._course_tag, fields, refs.token),
+            content_hash=digest,
             start_at=session.start_at,
             end_at=session.end_at,
             label=label,

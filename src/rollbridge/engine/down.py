@@ -33,7 +33,6 @@ from .runs import recorded_run
 @dataclass(slots=True)
 class _AccountWork:
     account: str
-    desired: AccountDesired
     links: dict[str, Link]
     plan: AccountPlan
     client: EdusignPort
@@ -90,54 +89,12 @@ def _read(ctx: RunContext, report: RunReport, window: Window) -> Snapshot:
 
 
 def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_run: bool) -> None:
-    config = ctx.config
-    window = sync_window(config, now)
-    with gc_paused():  # the read and the shaping allocate hundreds of thousands of objects
-        snapshot = _read(ctx, report, window)
-        routed = route(snapshot, config.accounts)
-    for overlap in overlaps(routed)[:20]:
-        report.warnings.append(
-            f"{overlap.kind} {overlap.source_id} ({overlap.label}) lands in accounts "
-            f"{', '.join(overlap.accounts)}"
-        )
-    deleted_keys = frozenset(f"{kind}:{source_id}" for kind, source_id in snapshot.deleted)
+    window = sync_window(ctx.config, now)
     works: list[_AccountWork] = []
     try:
-        for account in config.accounts:
-            shape_ctx = ShapeContext(
-                tenant=config.tenant,
-                system=ctx.source.system,
-                account=account.name,
-                api_type=config.effective_api_type,
-                options=config.options,
-            )
-            with gc_paused():
-                desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
-            report.add_rejected(desired.rejected)
-            client = ctx.client_for(account)
-            account_report = AccountReport(account=account.name)
-            report.accounts.append(account_report)
-            links = ctx.store.load_links(config.tenant, account.name)
-            if not dry_run:
-                _settle_sent(ctx, client, account.name, links, desired, account_report)
-            plan = plan_account(
-                desired,
-                links,
-                PlanInputs(
-                    now=now,
-                    read_complete=snapshot.complete,
-                    window=window,
-                    deleted_keys=deleted_keys,
-                ),
-            )
-            plan = _protect_signed(client, plan)
-            account_report.planned = plan.counts()
-            account_report.unchanged = plan.unchanged
-            account_report.kept_absent = plan.kept_absent
-            account_report.conflicts = [
-                Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
-            ]
-            works.append(_AccountWork(account.name, desired, links, plan, client, account_report))
+        # Planning fills `works` and returns: the snapshot and the desired state are freed
+        # before the writes start, which keeps a large school's peak memory down.
+        _plan_accounts(ctx, report, now, window, works, dry_run=dry_run)
         _guard(ctx, report, works, now, dry_run=dry_run)
         if dry_run:
             return
@@ -149,6 +106,60 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
         for work in works:
             _collect_stats(work)
             work.client.close()
+
+
+def _plan_accounts(
+    ctx: RunContext,
+    report: RunReport,
+    now: datetime,
+    window: Window,
+    works: list[_AccountWork],
+    *,
+    dry_run: bool,
+) -> None:
+    """Read, route, shape and plan every account; append one work item per account."""
+    config = ctx.config
+    with gc_paused():  # the read and the shaping allocate hundreds of thousands of objects
+        snapshot = _read(ctx, report, window)
+        routed = route(snapshot, config.accounts)
+    for overlap in overlaps(routed)[:20]:
+        report.warnings.append(
+            f"{overlap.kind} {overlap.source_id} ({overlap.label}) lands in accounts "
+            f"{', '.join(overlap.accounts)}"
+        )
+    inputs = PlanInputs(
+        now=now,
+        read_complete=snapshot.complete,
+        window=window,
+        deleted_keys=frozenset(f"{kind}:{source_id}" for kind, source_id in snapshot.deleted),
+    )
+    for account in config.accounts:
+        shape_ctx = ShapeContext(
+            tenant=config.tenant,
+            system=ctx.source.system,
+            account=account.name,
+            api_type=config.effective_api_type,
+            options=config.options,
+        )
+        with gc_paused():
+            desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
+        report.add_rejected(desired.rejected)
+        client = ctx.client_for(account)
+        account_report = AccountReport(account=account.name)
+        report.accounts.append(account_report)
+        links = ctx.store.load_links(config.tenant, account.name)
+        work = _AccountWork(account.name, links, AccountPlan(account.name), client, account_report)
+        works.append(work)
+        if not dry_run:
+            _settle_sent(ctx, client, account.name, links, desired, account_report)
+        plan = _protect_signed(client, plan_account(desired, links, inputs))
+        work.plan = plan
+        account_report.planned = plan.counts()
+        account_report.unchanged = plan.unchanged
+        account_report.kept_absent = plan.kept_absent
+        account_report.conflicts = [
+            Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
+        ]
 
 
 def _settle_sent(
