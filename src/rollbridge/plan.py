@@ -144,7 +144,7 @@ def plan_account(
                         key,
                         "changed in the planning system after it started; not edited, "
                         "because editing a started session can drop its signatures",
-                        want.label,
+                        want.display,
                     )
                 )
             else:
@@ -192,7 +192,7 @@ def protect_signed(plan: AccountPlan, signed_keys: Collection[str]) -> AccountPl
                     "course",
                     step.key,
                     f"has signatures in Edusign; not {verb} (Edusign drops signatures on edit)",
-                    step.desired.label if step.desired else "",
+                    step.desired.display if step.desired else "",
                 )
             )
         else:

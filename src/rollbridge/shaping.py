@@ -29,6 +29,9 @@ FieldValue = str | int | bool | tuple[str, ...]
 
 FALLBACK_INSTRUCTOR_ID = "__fallback_instructor__"
 
+# A course's plain fields, sorted by name; one tuple shared by every course.
+COURSE_FIELDS = ("API_ID", "API_TYPE", "CLASSROOM", "DESCRIPTION", "END", "NAME", "START")
+
 # Pragmatic e-mail check: what Edusign accepts in practice, not RFC 5322.
 _EMAIL = re.compile(r"^[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[A-Za-z]{2,}$")
 
@@ -51,13 +54,27 @@ class Desired(NamedTuple):
     kind: EdusignKind
     key: str
     api_id: str
-    fields: tuple[tuple[str, FieldValue], ...]
+    names: tuple[str, ...]  # field names, sorted; shared by every course
+    values: tuple[FieldValue, ...]  # one value per name
     refs: tuple[tuple[str, tuple[str, ...]], ...]
     content_hash: str
     email: str | None = None
     start_at: datetime | None = None
     end_at: datetime | None = None
     label: str = ""
+
+    @property
+    def fields(self) -> tuple[tuple[str, FieldValue], ...]:
+        """`(name, value)` pairs, sorted by name (references apart)."""
+        return tuple(zip(self.names, self.values, strict=True))
+
+    @property
+    def display(self) -> str:
+        """How a person recognises the object in a report."""
+        if self.label:
+            return self.label
+        values = dict(self.fields)
+        return f"{values.get('NAME', self.key)} {str(values.get('START', ''))[:16]}".strip()
 
     def field_dict(self) -> dict[str, FieldValue]:
         """The plain fields, without references."""
@@ -141,7 +158,8 @@ def _make(
         kind=kind,
         key=key,
         api_id=identifier,
-        fields=ordered,
+        names=tuple(name for name, _ in ordered),
+        values=tuple(value for _, value in ordered),
         refs=ordered_refs,
         content_hash=content_hash(kind, ordered, ordered_refs),
         **extra,  # type: ignore[arg-type]
@@ -388,18 +406,9 @@ class _Shaper:
             room = session.room_name or ""
         key = f"session:{session.source_id}"
         identifier = self._api_ids(key)
-        # Built already sorted by field name (what `_make` does for the few thousand
-        # people and groups): 60,000 sessions must plan in well under a second.
+        # Values in COURSE_FIELDS order (what `_make` sorts for the few thousand people and
+        # groups): 60,000 sessions must plan in well under a second and in little memory.
         end = session.end_at.isoformat(timespec="milliseconds")[:-6] + "Z"
-        fields: tuple[tuple[str, FieldValue], ...] = (
-            ("API_ID", identifier),
-            ("API_TYPE", self.ctx.api_type),
-            ("CLASSROOM", room),
-            ("DESCRIPTION", session.description),
-            ("END", end),
-            ("NAME", session.name),
-            ("START", start),
-        )
         # API_ID and API_TYPE are constant per account: `_course_tag` covers them.
         digest = _course_hash(
             self._course_tag, room, session.description, end, session.name, start, refs.token
@@ -408,12 +417,20 @@ class _Shaper:
             kind="course",
             key=key,
             api_id=identifier,
-            fields=fields,
+            names=COURSE_FIELDS,
+            values=(
+                identifier,
+                self.ctx.api_type,
+                room,
+                session.description,
+                end,
+                session.name,
+                start,
+            ),
             refs=refs.refs,
             content_hash=digest,
             start_at=session.start_at,
             end_at=session.end_at,
-            label=label,
         )
 
 

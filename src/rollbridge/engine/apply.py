@@ -226,7 +226,7 @@ class Applier:
                     "this run (nothing is lost: the next run resumes)",
                     account=self.account,
                 )
-        label = step.desired.label if step.desired else ""
+        label = step.desired.display if step.desired else ""
         self.report.failures.append(
             Problem(step.kind, step.key, f"{step.action} failed: {error.message}", label)
         )
