@@ -113,8 +113,13 @@ class Session:
     attrs: Attrs = NO_ATTRS
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start_at", require_utc(self.start_at, "Session.start_at"))
-        object.__setattr__(self, "end_at", require_utc(self.end_at, "Session.end_at"))
+        # Rewrite only what needed converting: sources mostly hand over UTC already.
+        start = require_utc(self.start_at, "Session.start_at")
+        if start is not self.start_at:
+            object.__setattr__(self, "start_at", start)
+        end = require_utc(self.end_at, "Session.end_at")
+        if end is not self.end_at:
+            object.__setattr__(self, "end_at", end)
 
     @property
     def kind(self) -> RecordKind:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import httpx
 import uvicorn
 
-from rollbridge.sandbox.edusign_app import EdusignApp, FaultKind, RateMode
+from rollbridge.sandbox.edusign import EdusignApp, FaultKind, RateMode
 from rollbridge.timeconv import iso_z
 
 READY_PREFIX = "edusign-sandbox listening on "

@@ -6,7 +6,7 @@ locks, and secrets encrypted at rest. `Store.open(url)` migrates the schema (Ale
 shipped in `migrations/`) before returning.
 """
 
-from rollbridge.store.repository import (
+from rollbridge.store.records import (
     Direction,
     HeldPlan,
     JournalEntry,
@@ -15,9 +15,9 @@ from rollbridge.store.repository import (
     RunStatus,
     StepOutcome,
     StepState,
-    Store,
     StoredMark,
 )
+from rollbridge.store.repository import Store
 
 __all__ = [
     "Direction",
