@@ -555,3 +555,23 @@ def test_school_counts_names_every_kind(small: SyntheticSchool) -> None:
         "tutor_links",
     }
     assert counts["sessions"] == len(small.sessions)
+
+
+def test_every_oneroster_file_has_its_own_header(small_files: SchoolFiles) -> None:
+    # Regression: academicSessions.csv was once written with the sessions CSV's columns.
+    with small_files.academic_sessions.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "type",
+        "startDate",
+        "endDate",
+        "parentSourcedId",
+        "schoolYear",
+    ]
+    assert rows[0]["type"] == "schoolYear"
+    with small_files.sessions_csv.open(encoding="utf-8", newline="") as handle:
+        assert next(csv.reader(handle))[:4] == ["session_id", "title", "start", "end"]

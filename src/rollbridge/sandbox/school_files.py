@@ -68,7 +68,17 @@ ORGS_COLUMNS = (
     "identifier",
     "parentSourcedId",
 )
-ACADEMIC_SESSIONS_COLUMNS = SESSION_COLUMNS  # the files source's contract, one definition
+ACADEMIC_SESSIONS_COLUMNS = (
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "title",
+    "type",
+    "startDate",
+    "endDate",
+    "parentSourcedId",
+    "schoolYear",
+)
 USERS_COLUMNS = (
     "sourcedId",
     "status",
@@ -133,19 +143,7 @@ ENROLLMENTS_COLUMNS = (
     "beginDate",
     "endDate",
 )
-SESSIONS_COLUMNS = (
-    "session_id",
-    "title",
-    "start",
-    "end",
-    "class_ids",
-    "instructor_ids",
-    "learner_ids",
-    "exempt_learner_ids",
-    "room_name",
-    "room_code",
-    "description",
-)
+SESSIONS_COLUMNS = SESSION_COLUMNS  # the files source's contract, one definition
 ONEROSTER_ROLES = {"learner": "student", "instructor": "teacher", "tutor": "relative"}
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
