@@ -1,0 +1,284 @@
+"""Sessions from the séances of one base's courses. Pure.
+
+Only placed courses that are not parents give sessions (a parent's séances repeat its
+children's). A session is named after its subject, optionally followed by `TypeCours` and
+`MemoCours`; rooms keep name and code (the long label stands in for a missing name);
+instructors are the séance's, else the course's. Its groups are the course's promotions
+and TD/options; learners the course lists beyond those groups are enrolled individually;
+learners exempted from the subject (or from everything) that day are listed in
+`exempt_learner_ids`. Start and end are wall-clock times converted with the tenant's zone;
+a time in the spring-forward gap rejects the séance. Séances outside the window are left
+out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from rollbridge.model import Rejected, Session, Window
+from rollbridge.sources.hyperplanning.families import course_family_attrs
+from rollbridge.sources.hyperplanning.ids import source_id
+from rollbridge.sources.hyperplanning.inputs import (
+    HpCourse,
+    HpExemption,
+    HpRead,
+    HpRoom,
+    HpSeance,
+)
+from rollbridge.sources.hyperplanning.roster import HpRoster
+from rollbridge.sources.hyperplanning.seances import IdentifiedSeance, identify_seances
+from rollbridge.sources.hyperplanning.times import day_fraction_to_minutes, end_of, to_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """What goes into a session's name beside the subject label."""
+
+    with_course_type: bool = False
+    with_memo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """How séance times are read: the base's first day, the tenant's zone, the window."""
+
+    first_day: date
+    tz: ZoneInfo
+    window: Window
+
+
+@dataclass(frozen=True, slots=True)
+class HpTimetable:
+    """Sessions, with what was rejected and what a person should know."""
+
+    sessions: tuple[Session, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def build_sessions(
+    read: HpRead, roster: HpRoster, *, base: str, clock: Clock, naming: Naming | None = None
+) -> HpTimetable:
+    """One session per séance of a placed, non-parent course inside the window."""
+    return _Builder(read, roster, base, clock, naming or Naming()).build()
+
+
+@dataclass(frozen=True, slots=True)
+class _Audience:
+    """What a course contributes to each of its sessions, computed once per course."""
+
+    group_ids: tuple[str, ...]
+    learner_ids: tuple[str, ...]
+    learner_keys: frozenset[int]  # every learner concerned: group members and individuals
+    attrs: frozenset[tuple[str, str]]
+
+
+def _subject_key(seance: HpSeance, course: HpCourse) -> int | None:
+    return seance.subject_key if seance.subject_key is not None else course.subject_key
+
+
+def _join(texts: Iterable[str]) -> str | None:
+    return ", ".join(t for t in texts if t) or None
+
+
+class _Builder:
+    """One pass over the séances, with the lookups it needs built once."""
+
+    def __init__(
+        self, read: HpRead, roster: HpRoster, base: str, clock: Clock, naming: Naming
+    ) -> None:
+        self.read = read
+        self.base = base
+        self.clock = clock
+        self.naming = naming
+        self.learner_ids = roster.learner_ids
+        self.teacher_ids = roster.teacher_ids
+        self.group_ids = roster.group_ids
+        self.members = roster.members
+        self.rejected: list[Rejected] = []
+        self.seen: set[tuple[str, str, str]] = set()
+        self.warnings: list[str] = []
+        self.rooms: dict[int, HpRoom] = {room.key: room for room in read.rooms}
+        self.subjects = {subject.key: subject.label for subject in read.subjects}
+        self.courses = {course.key: course for course in read.courses}
+        self.exemptions: dict[int, list[HpExemption]] = defaultdict(list)
+        for exemption in read.exemptions:
+            self.exemptions[exemption.learner_key].append(exemption)
+        self.audiences: dict[int, _Audience] = {}
+
+    def build(self) -> HpTimetable:
+        sessions = sorted(self._sessions(), key=lambda s: (s.start_at, s.source_id))
+        return HpTimetable(tuple(sessions), tuple(self.rejected), tuple(self.warnings))
+
+    def _sessions(self) -> list[Session]:
+        wanted: list[HpSeance] = []
+        for seance in self.read.seances:
+            course = self.courses.get(seance.course_key)
+            if course is None:
+                self._reject(
+                    Rejected(
+                        "session",
+                        source_id(self.base, "session", seance.course_key),
+                        f"séances of course {seance.course_key}, which Hyperplanning did not "
+                        "list as a course, were left out",
+                    )
+                )
+            elif course.is_placed and not course.is_parent:
+                wanted.append(seance)
+        identified, rejected, warnings = identify_seances(wanted, self.base, self.clock.first_day)
+        self.rejected.extend(rejected)
+        self.warnings.extend(warnings)
+        out: list[Session] = []
+        for item in identified:
+            session = self._session(item, self.courses[item.seance.course_key])
+            if session is not None:
+                out.append(session)
+        return out
+
+    def _session(self, item: IdentifiedSeance, course: HpCourse) -> Session | None:
+        seance = item.seance
+        name = self._session_name(seance, course)
+        where = f"{name} (course {course.key}) on {seance.starts_wallclock:%Y-%m-%d %H:%M}"
+        try:
+            minutes = day_fraction_to_minutes(seance.duration_days)
+        except ValueError as exc:
+            self.rejected.append(Rejected("session", item.source_id, f"{where}: {exc}", name))
+            return None
+        if minutes <= 0:
+            self.rejected.append(
+                Rejected("session", item.source_id, f"{where} lasts no time", name)
+            )
+            return None
+        start_at = to_utc(seance.starts_wallclock, self.clock.tz)
+        if isinstance(start_at, str) and not self._in_window(seance.starts_wallclock.date()):
+            return None
+        if isinstance(start_at, str):
+            self.rejected.append(
+                Rejected("session", item.source_id, f"{where}: start time {start_at}", name)
+            )
+            return None
+        if not self.clock.window.covers(start_at):
+            return None
+        end_at = to_utc(end_of(seance.starts_wallclock, minutes), self.clock.tz)
+        if isinstance(end_at, str):
+            self.rejected.append(
+                Rejected("session", item.source_id, f"{where}: end time {end_at}", name)
+            )
+            return None
+        audience = self._audience(course)
+        rooms = [self.rooms[key] for key in seance.room_keys if key in self.rooms]
+        for key in seance.room_keys:
+            if key not in self.rooms:
+                self.warnings.append(
+                    f"{name} (course {course.key}) is in room {key}, which Hyperplanning "
+                    "did not list"
+                )
+        return Session(
+            source_id=item.source_id,
+            name=name,
+            start_at=start_at,
+            end_at=end_at,
+            instructor_ids=self._instructors(seance.teacher_keys or course.teacher_keys, course),
+            group_ids=audience.group_ids,
+            learner_ids=audience.learner_ids,
+            exempt_learner_ids=self._exempt(audience, _subject_key(seance, course), seance),
+            room_name=_join(room.name or room.long_label for room in rooms),
+            room_code=_join(room.code for room in rooms),
+            attrs=audience.attrs,
+        )
+
+    def _session_name(self, seance: HpSeance, course: HpCourse) -> str:
+        subject_key = _subject_key(seance, course)
+        subject = self.subjects.get(subject_key, "") if subject_key is not None else ""
+        course_type = seance.course_type or course.course_type
+        memo = course.memo.strip()
+        parts = [subject.strip()]
+        if self.naming.with_course_type:
+            parts.append(course_type)
+        if self.naming.with_memo:
+            parts.append(memo)
+        name = " – ".join(part for part in parts if part)
+        # A course without a subject still deserves a readable name.
+        return name or memo or course_type or f"Hyperplanning course {course.key}"
+
+    def _in_window(self, day: date) -> bool:
+        return self.clock.window.start_on <= day <= self.clock.window.end_on
+
+    def _reject(self, item: Rejected) -> None:
+        """Reject once: a course's séances repeat the same problem all year."""
+        if (item.kind, item.source_id, item.reason) not in self.seen:
+            self.seen.add((item.kind, item.source_id, item.reason))
+            self.rejected.append(item)
+
+    def _instructors(self, keys: Sequence[int], course: HpCourse) -> tuple[str, ...]:
+        ids: list[str] = []
+        for key in dict.fromkeys(keys):
+            sid = self.teacher_ids.get(key)
+            if sid is None:
+                self._reject(
+                    Rejected(
+                        "instructor",
+                        source_id(self.base, "instructor", key),
+                        f"instructor {key}, named by course {course.key}, is not in "
+                        "Hyperplanning's instructor list; the course's sessions go without",
+                    )
+                )
+            else:
+                ids.append(sid)
+        return tuple(ids)
+
+    def _audience(self, course: HpCourse) -> _Audience:
+        cached = self.audiences.get(course.key)
+        if cached is not None:
+            return cached
+        group_ids: list[str] = []
+        covered: set[int] = set()
+        for kind, keys in (("promotion", course.promotion_keys), ("td", course.td_keys)):
+            for key in keys:
+                group_id = self.group_ids.get((kind, key))
+                if group_id is None:
+                    self.warnings.append(
+                        f"course {course.key} is given to {kind} {key}, "
+                        "which Hyperplanning did not list"
+                    )
+                    continue
+                group_ids.append(group_id)
+                covered.update(self.members.get(group_id, ()))
+        individuals = [k for k in course.learner_keys if k not in covered]
+        known = [k for k in individuals if k in self.learner_ids]
+        if len(known) < len(individuals):
+            self.warnings.append(
+                f"course {course.key} lists {len(individuals) - len(known)} learner(s) "
+                "Hyperplanning did not list"
+            )
+        attrs, unknown = course_family_attrs(course.section_keys, self.read.course_families)
+        if unknown:
+            self.warnings.append(
+                f"course {course.key} sits in unknown course-family sections {list(unknown)}"
+            )
+        audience = _Audience(
+            group_ids=tuple(dict.fromkeys(group_ids)),
+            learner_ids=tuple(dict.fromkeys(self.learner_ids[k] for k in known)),
+            learner_keys=frozenset(covered | set(known)),
+            attrs=attrs,
+        )
+        self.audiences[course.key] = audience
+        return audience
+
+    def _exempt(
+        self, audience: _Audience, subject_key: int | None, seance: HpSeance
+    ) -> tuple[str, ...]:
+        if not self.exemptions:
+            return ()
+        day = seance.starts_wallclock.date()
+        return tuple(
+            sorted(
+                self.learner_ids[key]
+                for key in audience.learner_keys
+                if any(e.covers(subject_key, day) for e in self.exemptions.get(key, ()))
+            )
+        )
