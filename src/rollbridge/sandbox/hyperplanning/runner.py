@@ -1,0 +1,132 @@
+"""Serving an ASGI app on a loopback socket, from a thread or a child process.
+
+The same design as `rollbridge.sandbox.edusign_server`: bind first (port 0 picks a free
+port), then hand the socket to uvicorn; a child process prints a ready line with its URL.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+import uvicorn
+from starlette.types import ASGIApp
+
+READY_PREFIX = "hyperplanning-sandbox listening on "
+_SRC_DIR = Path(__file__).resolve().parents[3]  # src/, so the child imports this very code
+
+
+class SandboxError(RuntimeError):
+    """The sandbox did not start, or a control call was refused."""
+
+
+class Runner(Protocol):
+    """Something serving the app until stopped."""
+
+    def stop(self) -> None: ...
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A bound socket; port 0 lets the kernel pick a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that say TCP, and
+    # without it Nagle and delayed ACKs add ~40 ms to every keep-alive request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """`http://host:port` of a bound socket."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def server(app: ASGIApp) -> uvicorn.Server:
+    """A quiet uvicorn server for `app` (no lifespan: the app has nothing to start)."""
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,  # slowed calls must not hold up a stop
+    )
+    return uvicorn.Server(config)
+
+
+class ThreadRunner:
+    """uvicorn on its own event loop in a daemon thread of this process."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, startup_timeout: float) -> None:
+        self._sock = sock
+        self._server = server(app)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="hyperplanning-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + startup_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise SandboxError("the Hyperplanning sandbox thread did not start; see stderr")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._server.force_exit = True  # do not wait for keep-alive or slowed requests
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+class ProcessRunner:
+    """`python -m rollbridge.sandbox.hyperplanning.server` as a child process."""
+
+    def __init__(self, argv: list[str], startup_timeout: float) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
+            str(_SRC_DIR), os.environ.get("PYTHONPATH", "")
+        ]))}  # fmt: skip
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "rollbridge.sandbox.hyperplanning.server", *argv],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        self.url = self._await_ready(startup_timeout)
+
+    def _await_ready(self, timeout: float) -> str:
+        stdout = self._proc.stdout
+        assert stdout is not None  # Popen(stdout=PIPE) always sets it
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            if selector.select(timeout):
+                line = stdout.readline()
+                if line.startswith(READY_PREFIX):
+                    return line[len(READY_PREFIX) :].strip()
+        self.stop()
+        raise SandboxError(
+            "the Hyperplanning sandbox process did not start "
+            f"(exit code {self._proc.returncode}); see its stderr"
+        )
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()

@@ -1,0 +1,303 @@
+"""`HyperplanningSandbox`: the HPSW emulator on a free loopback port, in a thread or a process.
+
+Every test control goes over HTTP to `/_sandbox/...`, so a test reads the same whether the
+server shares the test's process (fast to start) or runs in its own (benchmarks: client and
+server then each get a core instead of sharing one GIL).
+
+By hand:
+
+    python -m rollbridge.sandbox.hyperplanning.server --port 8766 --size medium \\
+        --username 'ECOLE\\rollbridge' --password secret --soap-address http://hpsw.intra:8080
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from rollbridge.sandbox.hyperplanning.app import HyperplanningApp
+from rollbridge.sandbox.hyperplanning.runner import (
+    READY_PREFIX,
+    ProcessRunner,
+    Runner,
+    SandboxError,
+    ThreadRunner,
+    bind,
+    server,
+    url_of,
+)
+from rollbridge.sandbox.school import SIZES, Size, SyntheticSchool, generate_school
+from rollbridge.timeconv import zone
+
+DEFAULT_USERNAME = "ECOLE\\rollbridge"  # hosted servers hand out ORGANISATION\login (§3)
+DEFAULT_PASSWORD = "hpsw-secret"  # noqa: S105 - a loopback emulator's test credential
+DEFAULT_YEAR_START = date(2026, 9, 1)
+
+
+class HyperplanningSandbox:
+    """A running HPSW emulator and its test controls (each one HTTP call)."""
+
+    def __init__(
+        self, url: str, runner: Runner, *, username: str, password: str, prefix: str = "/hpsw"
+    ) -> None:
+        self.url = url
+        self.username = username
+        self.password = password
+        self.prefix = "/" + prefix.strip("/")
+        self._runner = runner
+        self._http = httpx.Client(base_url=url, timeout=60.0)
+
+    @property
+    def wsdl_url(self) -> str:
+        """The full WSDL (every interface)."""
+        return f"{self.url}{self.prefix}/wsdl"
+
+    def interface_wsdl_url(self, interface: str) -> str:
+        """The partial WSDL of one interface, e.g. `IHpSvcWCours`."""
+        return f"{self.wsdl_url}/{interface}"
+
+    def soap_url(self, interface: str) -> str:
+        """This server's SOAP endpoint of one interface (what a rewritten port points to)."""
+        return f"{self.url}{self.prefix}/soap/{interface}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """(username, password) for HTTP Basic."""
+        return self.username, self.password
+
+    @classmethod
+    def start_in_thread(
+        cls,
+        *,
+        seed: int = 7,
+        size: Size = "small",
+        year_start: date = DEFAULT_YEAR_START,
+        tz: str = "Europe/Paris",
+        school: SyntheticSchool | None = None,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        first_day: date | None = None,
+        soap_address: str | None = None,
+        prefix: str = "/hpsw",
+        warm: bool = True,
+        port: int = 0,
+        startup_timeout: float = 30.0,
+    ) -> HyperplanningSandbox:
+        """Serve on 127.0.0.1 from a thread of this process; `school` overrides the
+        (seed, size, year_start, tz) generation; `warm` builds every séance answer first
+        (about 1.5 s for the large school, then ~2 ms per 200-course call)."""
+        if school is None:
+            school = generate_school(seed, size, year_start=year_start, tz=zone(tz))
+        app = HyperplanningApp(
+            school,
+            username=username,
+            password=password,
+            first_day=first_day,
+            soap_address=soap_address,
+            prefix=prefix,
+            warm=warm,
+        )
+        sock = bind("127.0.0.1", port)
+        runner = ThreadRunner(app, sock, startup_timeout)
+        return cls(url_of(sock), runner, username=username, password=password, prefix=prefix)
+
+    @classmethod
+    def start_process(
+        cls,
+        *,
+        seed: int = 7,
+        size: Size = "small",
+        year_start: date = DEFAULT_YEAR_START,
+        tz: str = "Europe/Paris",
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        first_day: date | None = None,
+        soap_address: str | None = None,
+        prefix: str = "/hpsw",
+        port: int = 0,
+        warm: bool = True,
+        startup_timeout: float = 60.0,
+    ) -> HyperplanningSandbox:
+        """Serve on 127.0.0.1 from a child process; `warm` builds every séance answer first."""
+        argv = [
+            "--host", "127.0.0.1", "--port", str(port), "--seed", str(seed), "--size", size,
+            "--year-start", year_start.isoformat(), "--tz", tz, "--username", username,
+            "--password", password, "--prefix", prefix,
+        ]  # fmt: skip
+        if first_day is not None:
+            argv += ["--first-day", first_day.isoformat()]
+        if soap_address is not None:
+            argv += ["--soap-address", soap_address]
+        if not warm:
+            argv.append("--cold")
+        runner = ProcessRunner(argv, startup_timeout)
+        return cls(runner.url, runner, username=username, password=password, prefix=prefix)
+
+    def stop(self) -> None:
+        """Stop the server; the sandbox cannot be used afterwards."""
+        self._http.close()
+        self._runner.stop()
+
+    def __enter__(self) -> HyperplanningSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _control(self, method: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
+        response = self._http.request(method, f"/_sandbox/{action}", json=body)
+        if response.status_code != 200:
+            raise SandboxError(
+                f"sandbox control {method} {action} failed (HTTP {response.status_code}): "
+                f"{response.text}"
+            )
+        return response.json()
+
+    # ----- switches ---------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to just started: base 1, no marks, no log; module on, no latency, the
+        configured soap:address."""
+        self._control("POST", "reset")
+
+    def set_latency(self, ms: float) -> None:
+        """Add `ms` milliseconds before every SOAP answer (slow big bases)."""
+        self._control("PUT", "latency", {"ms": ms})
+
+    def set_learner_module(self, enabled: bool) -> None:
+        """Switch learner management on or off; off, its calls fault (§9)."""
+        self._control("PUT", "learner-module", {"enabled": enabled})
+
+    def set_soap_address(self, address: str | None) -> None:
+        """Make the WSDL's ports name `address` (e.g. `http://hpsw.intra:8080`), or this
+        server again with None."""
+        self._control("PUT", "soap-address", {"address": address})
+
+    def new_base(self, first_day: date | None = None) -> dict[str, Any]:
+        """Open a new base: same people and timetable under new keys, a new
+        `DatePremierJourBase` (default a week earlier), no marks. Returns `base_info()`."""
+        body = {"first_day": None if first_day is None else first_day.isoformat()}
+        info: dict[str, Any] = self._control("POST", "new-base", body)
+        return info
+
+    def base_info(self) -> dict[str, Any]:
+        """Base number, first day, school name, switches and record counts."""
+        info: dict[str, Any] = self._control("GET", "base")
+        return info
+
+    # ----- call log ---------------------------------------------------------------------
+
+    def log(self) -> list[dict[str, Any]]:
+        """Every WSDL and SOAP request: `{kind, where, operation, status, fault, ms}`."""
+        entries: list[dict[str, Any]] = self._control("GET", "log")["entries"]
+        return entries
+
+    def counts(self) -> dict[str, int]:
+        """SOAP calls per operation (faults included)."""
+        counts: dict[str, int] = self._control("GET", "counts")["counts"]
+        return counts
+
+    def clear_log(self) -> None:
+        """Forget the requests logged so far."""
+        self._control("DELETE", "log")
+
+    # ----- marks and probes -------------------------------------------------------------
+
+    def absences(self) -> list[dict[str, Any]]:
+        """The absences held: `{key, learner, start, end, justified, motif, origin}`."""
+        spans: list[dict[str, Any]] = self._control("GET", "absences")
+        return spans
+
+    def lateness(self) -> list[dict[str, Any]]:
+        """The lateness records held, shaped like `absences()`."""
+        spans: list[dict[str, Any]] = self._control("GET", "lateness")
+        return spans
+
+    def writes(self) -> list[dict[str, Any]]:
+        """Every write call, in order: `{op, learner, start, end, zone_sent, …}`."""
+        writes: list[dict[str, Any]] = self._control("GET", "writes")
+        return writes
+
+    def roll_calls(self) -> list[dict[str, Any]]:
+        """The (course, week) séances marked as roll call done."""
+        done: list[dict[str, Any]] = self._control("GET", "roll-calls")
+        return done
+
+    def add_staff_absence(
+        self,
+        learner: int,
+        start: datetime,
+        end: datetime,
+        *,
+        justified: bool = False,
+        motif: str = "",
+    ) -> int:
+        """An absence entered by school staff (naive local times); returns its key."""
+        body = {
+            "learner": learner,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "justified": justified,
+            "motif": motif,
+        }
+        return int(self._control("POST", "absences", body)["key"])
+
+    def quirks(self) -> dict[str, Any]:
+        """The planted traps, by key in the current base (see `probes.quirks`)."""
+        found: dict[str, Any] = self._control("GET", "quirks")
+        return found
+
+    def keys(self, kind: str, ids: Sequence[str]) -> dict[str, Any]:
+        """Keys behind generator ids; kind is learner, instructor, subject, group or session."""
+        found: dict[str, Any] = self._control("POST", "keys", {"kind": kind, "ids": list(ids)})[
+            "keys"
+        ]
+        return found
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the emulator in the foreground until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rollbridge.sandbox.hyperplanning.server",
+        description="Loopback emulator of HYPERPLANNING Service web (SOAP), with test controls.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
+    parser.add_argument("--port", type=int, default=8766, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--size", choices=SIZES, default="small")
+    parser.add_argument("--year-start", type=date.fromisoformat, default=DEFAULT_YEAR_START)
+    parser.add_argument("--tz", default="Europe/Paris")
+    parser.add_argument("--username", default=DEFAULT_USERNAME)
+    parser.add_argument("--password", default=DEFAULT_PASSWORD)
+    parser.add_argument("--first-day", type=date.fromisoformat, default=None)
+    parser.add_argument("--soap-address", default=None, help="host the WSDL's ports name")
+    parser.add_argument("--prefix", default="/hpsw")
+    parser.add_argument("--cold", action="store_true", help="build séance answers lazily")
+    args = parser.parse_args(argv)
+    school = generate_school(args.seed, args.size, year_start=args.year_start, tz=zone(args.tz))
+    app = HyperplanningApp(
+        school,
+        username=args.username,
+        password=args.password,
+        first_day=args.first_day,
+        soap_address=args.soap_address,
+        prefix=args.prefix,
+        warm=not args.cold,
+    )
+    sock = bind(args.host, args.port)
+    print(f"{READY_PREFIX}{url_of(sock)}", flush=True)  # start_process waits for this line
+    server(app).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()
