@@ -11,6 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from rollbridge.config import STORE_SECRET_PREFIX, Account, TenantConfig, load_config
+from rollbridge.config import HyperplanningSource as HyperplanningSettings
 from rollbridge.engine import ApplyHooks, NoHooks, RunContext
 from rollbridge.engine.context import utc_now
 from rollbridge.errors import ConfigError
@@ -64,6 +65,7 @@ def open_store(paths: Paths) -> Store:
 
 def resolve_stored_secrets(config: TenantConfig, store: Store) -> TenantConfig:
     """Replace `{ store = "name" }` API keys by the decrypted secrets."""
+    config = _resolve_source_password(config, store)
     names = config.stored_secret_names()
     if not names:
         return config
@@ -80,13 +82,42 @@ def resolve_stored_secrets(config: TenantConfig, store: Store) -> TenantConfig:
     return config.with_api_keys(keys)
 
 
+def _resolve_source_password(config: TenantConfig, store: Store) -> TenantConfig:
+    """A Hyperplanning password given as `{ store = "name" }`, read from the store."""
+    source = config.source
+    if not isinstance(source, HyperplanningSettings):
+        return config
+    value = source.password.get_secret_value()
+    if not value.startswith(STORE_SECRET_PREFIX):
+        return config
+    name = value.removeprefix(STORE_SECRET_PREFIX)
+    secret = store.get_secret(config.tenant, name)
+    if secret is None:
+        raise ConfigError(
+            f"source: no secret {name!r} in the store; run `rollbridge secret set {name}`",
+            tenant=config.tenant,
+        )
+    return config.model_copy(update={"source": source.model_copy(update={"password": secret})})
+
+
 def build_source(config: TenantConfig) -> Source:
     """The configured planning-system connector."""
-    if config.source.kind == "files":
-        return FilesSource(config.source, zone(config.timezone))
-    raise ConfigError(
-        f"source kind {config.source.kind!r} is not supported yet"
-    )  # pragma: no cover
+    source = config.source
+    if not isinstance(source, HyperplanningSettings):
+        return FilesSource(source, zone(config.timezone))
+    from rollbridge.sources.hyperplanning.source import HyperplanningSource
+
+    if source.password.get_secret_value().startswith(STORE_SECRET_PREFIX):
+        raise ConfigError(
+            "the Hyperplanning password is in the store but was not read from it",
+            tenant=config.tenant,
+        )
+    return HyperplanningSource(
+        source,
+        zone(config.timezone),
+        school_year=config.school_year,
+        tutors=config.options.tutors,
+    )
 
 
 def client_factory(

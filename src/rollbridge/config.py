@@ -188,7 +188,50 @@ class FilesSource(_Strict):
         )
 
 
-SourceConfig = Annotated[FilesSource, Field(discriminator="kind")]
+class HyperplanningSource(_Strict):
+    """Hyperplanning through HYPERPLANNING Service web (HPSW, SOAP).
+
+    `url` is the customer's base (the WSDL is `<url>/hpsw/wsdl`, or `<url>/wsdl` when the
+    URL already ends in `/hpsw…`); `username` is passed byte for byte (`ORG\\login`).
+    `student_families` / `course_families` name the families (genre gfEtudiant / gfCours)
+    whose sections become `family:<label>` / `course_family:<label>` attributes (empty: all
+    of the genre); `tags_from_families` adds `family:<label>` to `options.tag_attributes`.
+    `state_dir` holds `hyperplanning-state.json`: the base seen per school year and the
+    absence spans rollbridge wrote (it never removes a span it did not write).
+    """
+
+    kind: Literal["hyperplanning"] = "hyperplanning"
+    url: HttpUrl
+    allow_insecure_http: bool = False
+    username: Annotated[str, Field(min_length=1)]
+    password: SecretStr
+    student_families: tuple[str, ...] = ()
+    course_families: tuple[str, ...] = ()
+    tags_from_families: tuple[str, ...] = ()
+    late_fallback: Literal["skip", "absence_span"] = "skip"
+    left_early_fallback: Literal["skip", "absence_span"] = "skip"
+    state_dir: Path = Path(".rollbridge")
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    chunk: Annotated[int, Field(ge=1, le=5000)] = 200
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        return _resolve_secret(value, _BASE_DIR.get())
+
+    @model_validator(mode="after")
+    def _https_and_anchor(self) -> HyperplanningSource:
+        if self.url.scheme != "https" and not self.allow_insecure_http:
+            raise ValueError(
+                "url must use https (set allow_insecure_http = true only for a local sandbox)"
+            )
+        base = _BASE_DIR.get()
+        if base is not None and not self.state_dir.is_absolute():
+            return self.model_copy(update={"state_dir": base / self.state_dir})
+        return self
+
+
+SourceConfig = Annotated[FilesSource | HyperplanningSource, Field(discriminator="kind")]
 
 
 class TenantConfig(_Strict):
@@ -211,6 +254,17 @@ class TenantConfig(_Strict):
 
         zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _family_tags(self) -> TenantConfig:
+        """Hyperplanning's `tags_from_families` become `family:<label>` tag attributes."""
+        if not isinstance(self.source, HyperplanningSource) or not self.source.tags_from_families:
+            return self
+        extra = tuple(f"family:{label}" for label in self.source.tags_from_families)
+        tags = tuple(dict.fromkeys((*self.options.tag_attributes, *extra)))
+        return self.model_copy(
+            update={"options": self.options.model_copy(update={"tag_attributes": tags})}
+        )
 
     @model_validator(mode="after")
     def _unique_accounts(self) -> TenantConfig:
