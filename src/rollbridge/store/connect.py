@@ -70,9 +70,12 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoo
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
+        # First: the pragmas below may need a lock held by another writer; without the
+        # timeout in place they fail at once with "database is locked" when a second
+        # process opens the store during a run.
+        "busy_timeout = 30000",  # wait up to 30 s for another writer
         "journal_mode = WAL",  # readers never block the writer
         "synchronous = NORMAL",  # durable at checkpoints; safe with WAL
-        "busy_timeout = 30000",  # wait up to 30 s for another writer
         "foreign_keys = ON",
     ):
         cursor.execute(f"PRAGMA {pragma}")
