@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -385,11 +385,17 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option(help="Keep the demo files here (default: a temporary folder).")
     ] = None,
+    source: Annotated[
+        Literal["files", "hyperplanning"],
+        typer.Option(
+            help="Planning system: files (OneRoster + sessions) or hyperplanning (emulator)."
+        ),
+    ] = "files",
 ) -> None:
     """Emulators + a synthetic school: sync down, a day of signatures, sync up, again."""
     from rollbridge.demo import run_demo
 
-    _guarded(lambda: run_demo(out, size=size, seed=seed, workdir=workdir))
+    _guarded(lambda: run_demo(out, size=size, seed=seed, workdir=workdir, source=source))
 
 
 def main() -> None:
