@@ -12,134 +12,33 @@ By hand, for the demo:
 from __future__ import annotations
 
 import argparse
-import os
-import selectors
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
-import uvicorn
 
 from rollbridge.sandbox.edusign import EdusignApp, FaultKind, RateMode
+from rollbridge.sandbox.runner import (
+    ProcessRunner,
+    Runner,
+    SandboxError,
+    ThreadRunner,
+    bind,
+    server,
+    url_of,
+)
 from rollbridge.timeconv import iso_z
 
 READY_PREFIX = "edusign-sandbox listening on "
-_SRC_DIR = Path(__file__).resolve().parents[2]  # src/, so the child imports this very code
-
-
-class SandboxError(RuntimeError):
-    """The sandbox did not start, or a control call was refused."""
-
-
-class _Runner(Protocol):
-    def stop(self) -> None: ...
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A bound socket; port 0 lets the kernel pick a free one."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that say TCP, and
-    # without it Nagle and delayed ACKs cap a keep-alive client at ~25 requests/s.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def _url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _server(app: EdusignApp) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,  # stalled fault requests must not hold up a stop
-    )
-    return uvicorn.Server(config)
-
-
-class _ThreadRunner:
-    """uvicorn on its own event loop in a daemon thread of this process."""
-
-    def __init__(self, app: EdusignApp, sock: socket.socket, startup_timeout: float) -> None:
-        self._sock = sock
-        self._server = _server(app)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="edusign-sandbox", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise SandboxError("the Edusign sandbox thread did not start; see stderr")
-            time.sleep(0.005)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._server.force_exit = True  # do not wait for keep-alive or stalled requests
-        self._thread.join(timeout=10)
-        self._sock.close()
-
-
-class _ProcessRunner:
-    """`python -m rollbridge.sandbox.edusign_server` as a child process."""
-
-    def __init__(self, argv: list[str], startup_timeout: float) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-            str(_SRC_DIR), os.environ.get("PYTHONPATH", "")
-        ]))}  # fmt: skip
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rollbridge.sandbox.edusign_server", *argv],
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            text=True,
-        )
-        self.url = self._await_ready(startup_timeout)
-
-    def _await_ready(self, timeout: float) -> str:
-        stdout = self._proc.stdout
-        assert stdout is not None  # Popen(stdout=PIPE) always sets it
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            if selector.select(timeout):
-                line = stdout.readline()
-                if line.startswith(READY_PREFIX):
-                    return line[len(READY_PREFIX) :].strip()
-        self.stop()
-        raise SandboxError(
-            f"the Edusign sandbox process did not start (exit code {self._proc.returncode}); "
-            "see its stderr"
-        )
-
-    def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+MODULE = "rollbridge.sandbox.edusign_server"
 
 
 class EdusignSandbox:
     """A running Edusign emulator and its test controls (each one HTTP call)."""
 
-    def __init__(self, url: str, runner: _Runner) -> None:
+    def __init__(self, url: str, runner: Runner) -> None:
         self.url = url
         self._runner = runner
         self._http = httpx.Client(base_url=url, timeout=30.0)
@@ -154,9 +53,9 @@ class EdusignSandbox:
         startup_timeout: float = 10.0,
     ) -> EdusignSandbox:
         """Serve on 127.0.0.1 from a thread of this process; one school per key."""
-        sock = _bind("127.0.0.1", port)
+        sock = bind("127.0.0.1", port)
         app = EdusignApp(api_keys=api_keys, seed=seed)
-        return cls(_url(sock), _ThreadRunner(app, sock, startup_timeout))
+        return cls(url_of(sock), ThreadRunner(app, sock, startup_timeout, name="edusign-sandbox"))
 
     @classmethod
     def start_process(
@@ -173,7 +72,7 @@ class EdusignSandbox:
             argv += ["--api-key", key]
         if seed is not None:
             argv += ["--seed", str(seed)]
-        runner = _ProcessRunner(argv, startup_timeout)
+        runner = ProcessRunner(MODULE, argv, startup_timeout, ready_prefix=READY_PREFIX)
         return cls(runner.url, runner)
 
     def stop(self) -> None:
@@ -397,9 +296,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     app = EdusignApp(
         api_keys=args.api_key, seed=args.seed, per_minute=args.rate_limit, rate_mode=args.rate_mode
     )
-    sock = _bind(args.host, args.port)
-    print(f"{READY_PREFIX}{_url(sock)}", flush=True)  # start_process waits for this line
-    _server(app).run(sockets=[sock])
+    sock = bind(args.host, args.port)
+    print(f"{READY_PREFIX}{url_of(sock)}", flush=True)  # start_process waits for this line
+    server(app).run(sockets=[sock])
 
 
 if __name__ == "__main__":

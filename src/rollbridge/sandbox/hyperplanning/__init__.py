@@ -23,6 +23,6 @@ The handle lives in `rollbridge.sandbox.hyperplanning.server` (not re-exported h
 """
 
 from rollbridge.sandbox.hyperplanning.app import HyperplanningApp
-from rollbridge.sandbox.hyperplanning.runner import SandboxError
+from rollbridge.sandbox.runner import SandboxError
 
 __all__ = ["HyperplanningApp", "SandboxError"]

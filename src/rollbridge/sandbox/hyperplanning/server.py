@@ -21,8 +21,7 @@ from typing import Any
 import httpx
 
 from rollbridge.sandbox.hyperplanning.app import HyperplanningApp
-from rollbridge.sandbox.hyperplanning.runner import (
-    READY_PREFIX,
+from rollbridge.sandbox.runner import (
     ProcessRunner,
     Runner,
     SandboxError,
@@ -34,6 +33,8 @@ from rollbridge.sandbox.hyperplanning.runner import (
 from rollbridge.sandbox.school import SIZES, Size, SyntheticSchool, generate_school
 from rollbridge.timeconv import zone
 
+READY_PREFIX = "hyperplanning-sandbox listening on "
+MODULE = "rollbridge.sandbox.hyperplanning.server"
 DEFAULT_USERNAME = "ECOLE\\rollbridge"  # hosted servers hand out ORGANISATION\login (§3)
 DEFAULT_PASSWORD = "hpsw-secret"  # noqa: S105 - a loopback emulator's test credential
 DEFAULT_YEAR_START = date(2026, 9, 1)
@@ -103,7 +104,9 @@ class HyperplanningSandbox:
             warm=warm,
         )
         sock = bind("127.0.0.1", port)
-        runner = ThreadRunner(app, sock, startup_timeout)
+        runner = ThreadRunner(
+            app, sock, startup_timeout, name="hyperplanning-sandbox", lifespan="off"
+        )
         return cls(url_of(sock), runner, username=username, password=password, prefix=prefix)
 
     @classmethod
@@ -135,7 +138,7 @@ class HyperplanningSandbox:
             argv += ["--soap-address", soap_address]
         if not warm:
             argv.append("--cold")
-        runner = ProcessRunner(argv, startup_timeout)
+        runner = ProcessRunner(MODULE, argv, startup_timeout, ready_prefix=READY_PREFIX)
         return cls(runner.url, runner, username=username, password=password, prefix=prefix)
 
     def stop(self) -> None:
@@ -296,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     sock = bind(args.host, args.port)
     print(f"{READY_PREFIX}{url_of(sock)}", flush=True)  # start_process waits for this line
-    server(app).run(sockets=[sock])
+    server(app, lifespan="off").run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Serving an ASGI app on a loopback socket, from a thread or a child process.
+"""Serving an emulator's ASGI app on a loopback socket, from a thread or a child process.
 
-The same design as `rollbridge.sandbox.edusign_server`: bind first (port 0 picks a free
-port), then hand the socket to uvicorn; a child process prints a ready line with its URL.
+Bind first (port 0 picks a free port), then hand the socket to uvicorn. A thread shares
+the caller's process (fast to start: tests); a child process gets its own core and GIL
+(benchmarks) and prints a ready line with its URL, which the parent waits for.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import uvicorn
 from starlette.types import ASGIApp
 
-READY_PREFIX = "hyperplanning-sandbox listening on "
-_SRC_DIR = Path(__file__).resolve().parents[3]  # src/, so the child imports this very code
+_SRC_DIR = Path(__file__).resolve().parents[2]  # src/, so the child imports this very code
 
 
 class SandboxError(RuntimeError):
@@ -28,7 +28,7 @@ class SandboxError(RuntimeError):
 
 
 class Runner(Protocol):
-    """Something serving the app until stopped."""
+    """Something serving an app until stopped."""
 
     def stop(self) -> None: ...
 
@@ -37,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
     """A bound socket; port 0 lets the kernel pick a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that say TCP, and
-    # without it Nagle and delayed ACKs add ~40 ms to every keep-alive request.
+    # without it Nagle and delayed ACKs cap a keep-alive client at ~25 requests/s.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -50,14 +50,14 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def server(app: ASGIApp) -> uvicorn.Server:
-    """A quiet uvicorn server for `app` (no lifespan: the app has nothing to start)."""
+def server(app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "auto") -> uvicorn.Server:
+    """A quiet uvicorn server for `app`."""
     config = uvicorn.Config(
         app,
         log_level="warning",
         access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,  # slowed calls must not hold up a stop
+        lifespan=lifespan,
+        timeout_graceful_shutdown=1,  # stalled or slowed requests must not hold up a stop
     )
     return uvicorn.Server(config)
 
@@ -65,39 +65,49 @@ def server(app: ASGIApp) -> uvicorn.Server:
 class ThreadRunner:
     """uvicorn on its own event loop in a daemon thread of this process."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket, startup_timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        sock: socket.socket,
+        startup_timeout: float,
+        *,
+        name: str,
+        lifespan: Literal["auto", "on", "off"] = "auto",
+    ) -> None:
         self._sock = sock
-        self._server = server(app)
+        self._server = server(app, lifespan=lifespan)
         self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name="hyperplanning-sandbox",
-            daemon=True,
+            target=self._server.run, kwargs={"sockets": [sock]}, name=name, daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + startup_timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise SandboxError("the Hyperplanning sandbox thread did not start; see stderr")
+                raise SandboxError(f"the {name} thread did not start; see stderr")
             time.sleep(0.005)
 
     def stop(self) -> None:
+        """Stop serving now, without waiting for keep-alive or stalled requests."""
         self._server.should_exit = True
-        self._server.force_exit = True  # do not wait for keep-alive or slowed requests
+        self._server.force_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
 
 
 class ProcessRunner:
-    """`python -m rollbridge.sandbox.hyperplanning.server` as a child process."""
+    """`python -m <module> <argv>` as a child process that prints `<ready_prefix><url>`."""
 
-    def __init__(self, argv: list[str], startup_timeout: float) -> None:
+    def __init__(
+        self, module: str, argv: list[str], startup_timeout: float, *, ready_prefix: str
+    ) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
             str(_SRC_DIR), os.environ.get("PYTHONPATH", "")
         ]))}  # fmt: skip
+        self._module = module
+        self._ready_prefix = ready_prefix
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rollbridge.sandbox.hyperplanning.server", *argv],
+            [sys.executable, "-m", module, *argv],
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             env=env,
@@ -112,15 +122,15 @@ class ProcessRunner:
             selector.register(stdout, selectors.EVENT_READ)
             if selector.select(timeout):
                 line = stdout.readline()
-                if line.startswith(READY_PREFIX):
-                    return line[len(READY_PREFIX) :].strip()
+                if line.startswith(self._ready_prefix):
+                    return line[len(self._ready_prefix) :].strip()
         self.stop()
         raise SandboxError(
-            "the Hyperplanning sandbox process did not start "
-            f"(exit code {self._proc.returncode}); see its stderr"
+            f"{self._module} did not start (exit code {self._proc.returncode}); see its stderr"
         )
 
     def stop(self) -> None:
+        """Terminate the child (kill it if it lingers)."""
         if self._proc.poll() is None:
             self._proc.terminate()
             try:
