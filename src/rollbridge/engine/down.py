@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +37,25 @@ class _AccountWork:
     account: str
     links: dict[str, Link]
     plan: AccountPlan
-    client: EdusignPort
+    make_client: Callable[[], EdusignPort]
     report: AccountReport
+    _client: EdusignPort | None = None
+
+    def client(self) -> EdusignPort:
+        """The account's client, built on first use: a no-change run needs none."""
+        if self._client is None:
+            self._client = self.make_client()
+        return self._client
+
+    def close(self) -> None:
+        """Record the client's request counts and close it, if it was ever built."""
+        if self._client is None:
+            return
+        stats = getattr(self._client, "stats", None)
+        if stats is not None:
+            self.report.requests = int(getattr(stats, "requests", 0))
+            self.report.writes = int(getattr(stats, "writes", 0))
+        self._client.close()
 
 
 def sync_window(config: TenantConfig, now: datetime) -> Window:
@@ -104,8 +123,7 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
         report.status = "partial" if report.failures else "ok"
     finally:
         for work in works:
-            _collect_stats(work)
-            work.client.close()
+            work.close()
 
 
 def _plan_accounts(
@@ -144,15 +162,20 @@ def _plan_accounts(
         with gc_paused():
             desired = shape_account(routed.get(account.name, Snapshot()), shape_ctx)
         report.add_rejected(desired.rejected)
-        client = ctx.client_for(account)
         account_report = AccountReport(account=account.name)
         report.accounts.append(account_report)
         links = ctx.store.load_links(config.tenant, account.name)
-        work = _AccountWork(account.name, links, AccountPlan(account.name), client, account_report)
+        work = _AccountWork(
+            account.name,
+            links,
+            AccountPlan(account.name),
+            functools.partial(ctx.client_for, account),
+            account_report,
+        )
         works.append(work)
         if not dry_run:
-            _settle_sent(ctx, client, account.name, links, desired, account_report)
-        plan = _protect_signed(client, plan_account(desired, links, inputs))
+            _settle_sent(ctx, work.client, account.name, links, desired, account_report)
+        plan = _protect_signed(work.client, plan_account(desired, links, inputs))
         work.plan = plan
         account_report.planned = plan.counts()
         account_report.unchanged = plan.unchanged
@@ -164,7 +187,7 @@ def _plan_accounts(
 
 def _settle_sent(
     ctx: RunContext,
-    client: EdusignPort,
+    client: Callable[[], EdusignPort],
     account: str,
     links: dict[str, Link],
     desired: AccountDesired,
@@ -178,7 +201,7 @@ def _settle_sent(
     for entry in pending:
         if entry.key in links:
             continue
-        found = client.get_id(entry.kind, entry.api_id)
+        found = client().get_id(entry.kind, entry.api_id)
         if not found:
             continue
         want = desired.objects.get(entry.kind, {}).get(entry.key)
@@ -199,11 +222,11 @@ def _settle_sent(
     account_report.healed += len(healed)
 
 
-def _protect_signed(client: EdusignPort, plan: AccountPlan) -> AccountPlan:
+def _protect_signed(client: Callable[[], EdusignPort], plan: AccountPlan) -> AccountPlan:
     signed: set[str] = set()
     for step in courses_to_inspect(plan):
         assert step.link is not None
-        course = client.get_course(step.link.edusign_id)
+        course = client().get_course(step.link.edusign_id)
         if course is not None and is_signed(course):
             signed.add(step.key)
     return protect_signed(plan, signed)
@@ -249,7 +272,7 @@ def _apply(ctx: RunContext, report: RunReport, work: _AccountWork, window: Windo
     account = ctx.config.account(work.account)
     assert report.run_id is not None
     applier = Applier(
-        client=work.client,
+        client=work.client(),
         store=ctx.store,
         tenant=ctx.config.tenant,
         account=work.account,
@@ -275,11 +298,3 @@ def _mark_approved_applied(ctx: RunContext, works: list[_AccountWork], now: date
     approved_id, _ = ctx.store.approved_cancels(ctx.config.tenant, "down")
     if approved_id is not None:
         ctx.store.resolve_plan(approved_id, "applied", at=now, by="rollbridge")
-
-
-def _collect_stats(work: _AccountWork) -> None:
-    stats = getattr(work.client, "stats", None)
-    if stats is None:
-        return
-    work.report.requests = int(getattr(stats, "requests", 0))
-    work.report.writes = int(getattr(stats, "writes", 0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -96,6 +97,27 @@ def alembic_config() -> Config:
 
 
 def migrate(engine: Engine) -> None:
+    """`alembic upgrade head`, retrying while another opener holds a brand-new SQLite file.
+
+    Several processes or threads opening a store that does not exist yet race to create
+    it and switch it to WAL; SQLite answers one of them "database is locked" at once (a
+    lock upgrade it cannot wait for), so the loser waits a moment and tries again.
+    """
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            _migrate_once(engine)
+            return
+        except StoreError as exc:
+            if "database is locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            engine.dispose()
+            time.sleep(0.05 * 2**attempt)
+
+
+_OPEN_ATTEMPTS = 7  # about 3 s of waiting in all
+
+
+def _migrate_once(engine: Engine) -> None:
     """`alembic upgrade head` through our own connection, one process at a time."""
     config = alembic_config()
     try:
