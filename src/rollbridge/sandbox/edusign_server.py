@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any
-
-import httpx
 
 from rollbridge.sandbox.edusign import EdusignApp, FaultKind, RateMode
 from rollbridge.sandbox.runner import (
     ProcessRunner,
-    Runner,
     SandboxError,
+    SandboxHandle,
     ThreadRunner,
     bind,
     server,
@@ -31,17 +28,14 @@ from rollbridge.sandbox.runner import (
 )
 from rollbridge.timeconv import iso_z
 
+__all__ = ["EdusignSandbox", "SandboxError", "main"]
+
 READY_PREFIX = "edusign-sandbox listening on "
 MODULE = "rollbridge.sandbox.edusign_server"
 
 
-class EdusignSandbox:
+class EdusignSandbox(SandboxHandle):
     """A running Edusign emulator and its test controls (each one HTTP call)."""
-
-    def __init__(self, url: str, runner: Runner) -> None:
-        self.url = url
-        self._runner = runner
-        self._http = httpx.Client(base_url=url, timeout=30.0)
 
     @classmethod
     def start_in_thread(
@@ -74,31 +68,6 @@ class EdusignSandbox:
             argv += ["--seed", str(seed)]
         runner = ProcessRunner(MODULE, argv, startup_timeout, ready_prefix=READY_PREFIX)
         return cls(runner.url, runner)
-
-    def stop(self) -> None:
-        """Stop the server; the sandbox cannot be used afterwards."""
-        self._http.close()
-        self._runner.stop()
-
-    def __enter__(self) -> EdusignSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _control(self, method: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
-        response = self._http.request(method, f"/_sandbox/{action}", json=body)
-        if response.status_code != 200:
-            raise SandboxError(
-                f"sandbox control {method} {action} failed (HTTP {response.status_code}): "
-                f"{response.text}"
-            )
-        return response.json()
 
     # ----- schools, log, faults, limits -------------------------------------------------
 

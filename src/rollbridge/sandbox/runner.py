@@ -14,9 +14,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, Protocol
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -140,3 +143,37 @@ class ProcessRunner:
                 self._proc.wait()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+
+
+class SandboxHandle:
+    """A running emulator: its URL, its runner, and `/_sandbox/...` control calls."""
+
+    def __init__(self, url: str, runner: Runner, *, timeout_s: float = 30.0) -> None:
+        self.url = url
+        self._runner = runner
+        self._http = httpx.Client(base_url=url, timeout=timeout_s)
+
+    def stop(self) -> None:
+        """Stop the server; the sandbox cannot be used afterwards."""
+        self._http.close()
+        self._runner.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _control(self, method: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
+        response = self._http.request(method, f"/_sandbox/{action}", json=body)
+        if response.status_code != 200:
+            raise SandboxError(
+                f"sandbox control {method} {action} failed (HTTP {response.status_code}): "
+                f"{response.text}"
+            )
+        return response.json()

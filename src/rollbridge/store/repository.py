@@ -33,34 +33,11 @@ from rollbridge.store.links import LinksMixin
 from rollbridge.store.locks import RunLockMixin
 from rollbridge.store.marks import MarksMixin
 from rollbridge.store.plans import HeldPlansMixin
-from rollbridge.store.records import (
-    Direction,
-    HeldPlan,
-    JournalEntry,
-    PlanStatus,
-    RunRecord,
-    RunStatus,
-    StepOutcome,
-    StepState,
-    StoredMark,
-)
 from rollbridge.store.runs import RunsMixin
 from rollbridge.store.secret_store import SecretsMixin
 from rollbridge.store.tables import utc_column
 
-__all__ = [
-    "Direction",
-    "HeldPlan",
-    "JournalEntry",
-    "PlanStatus",
-    "RunRecord",
-    "RunStatus",
-    "StepOutcome",
-    "StepState",
-    "Store",
-    "StoredMark",
-    "alembic_config",
-]
+__all__ = ["Store", "alembic_config"]
 
 
 class Store(SecretsMixin, LinksMixin, RunsMixin, MarksMixin, HeldPlansMixin, RunLockMixin):

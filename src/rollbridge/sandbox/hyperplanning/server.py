@@ -13,18 +13,15 @@ By hand:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from types import TracebackType
 from typing import Any
-
-import httpx
 
 from rollbridge.sandbox.hyperplanning.app import HyperplanningApp
 from rollbridge.sandbox.runner import (
     ProcessRunner,
     Runner,
-    SandboxError,
+    SandboxHandle,
     ThreadRunner,
     bind,
     server,
@@ -40,18 +37,16 @@ DEFAULT_PASSWORD = "hpsw-secret"  # noqa: S105 - a loopback emulator's test cred
 DEFAULT_YEAR_START = date(2026, 9, 1)
 
 
-class HyperplanningSandbox:
+class HyperplanningSandbox(SandboxHandle):
     """A running HPSW emulator and its test controls (each one HTTP call)."""
 
     def __init__(
         self, url: str, runner: Runner, *, username: str, password: str, prefix: str = "/hpsw"
     ) -> None:
-        self.url = url
+        super().__init__(url, runner, timeout_s=60.0)
         self.username = username
         self.password = password
         self.prefix = "/" + prefix.strip("/")
-        self._runner = runner
-        self._http = httpx.Client(base_url=url, timeout=60.0)
 
     @property
     def wsdl_url(self) -> str:
@@ -140,31 +135,6 @@ class HyperplanningSandbox:
             argv.append("--cold")
         runner = ProcessRunner(MODULE, argv, startup_timeout, ready_prefix=READY_PREFIX)
         return cls(runner.url, runner, username=username, password=password, prefix=prefix)
-
-    def stop(self) -> None:
-        """Stop the server; the sandbox cannot be used afterwards."""
-        self._http.close()
-        self._runner.stop()
-
-    def __enter__(self) -> HyperplanningSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _control(self, method: str, action: str, body: Mapping[str, Any] | None = None) -> Any:
-        response = self._http.request(method, f"/_sandbox/{action}", json=body)
-        if response.status_code != 200:
-            raise SandboxError(
-                f"sandbox control {method} {action} failed (HTTP {response.status_code}): "
-                f"{response.text}"
-            )
-        return response.json()
 
     # ----- switches ---------------------------------------------------------------------
 
