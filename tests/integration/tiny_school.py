@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from rollbridge.sandbox.school_files import SESSIONS_COLUMNS, USERS_COLUMNS
+from rollbridge.sandbox.school_files import CLASSES_COLUMNS, SESSIONS_COLUMNS, USERS_COLUMNS
 
 USER_COLUMNS = list(USERS_COLUMNS)
 SESSION_COLUMNS = list(SESSIONS_COLUMNS)
@@ -244,22 +244,7 @@ class TinySchool:
         )
         _write(bundle / "users.csv", USER_COLUMNS, self.users)
         _write(bundle / "roles.csv", list(self.roles[0]), self.roles)
-        class_columns = [
-            "sourcedId",
-            "status",
-            "dateLastModified",
-            "title",
-            "grades",
-            "courseSourcedId",
-            "classCode",
-            "classType",
-            "location",
-            "schoolSourcedId",
-            "termSourcedIds",
-            "subjects",
-            "subjectCodes",
-            "periods",
-        ]
+        class_columns = list(CLASSES_COLUMNS)
         _write(
             bundle / "classes.csv",
             class_columns,
