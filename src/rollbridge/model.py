@@ -196,6 +196,10 @@ class Snapshot:
     # Source keys (kind, source_id) the source reports as deleted (OneRoster delta
     # `status=tobedeleted`): those may be cancelled even from an incomplete read.
     deleted: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    # The source ids this read speaks for start with `key_space` (None: all of them). A
+    # source whose keys are scoped (a Hyperplanning base, one school year) sets it so that
+    # records of another key space (last year's base) are left alone, never cancelled.
+    key_space: str | None = None
 
     @property
     def is_empty(self) -> bool:

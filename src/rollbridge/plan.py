@@ -4,7 +4,8 @@ Pure: no I/O. The planner keeps the promises that can be kept from data alone:
 
 - unchanged content hash → no step (zero writes on a no-change run);
 - absent is not deleted: a linked object missing from the read is cancelled only when the
-  read was complete and covers it, or the source said it was deleted;
+  read was complete and covers it (its window and its key space), or the source said it
+  was deleted;
 - a session that has started (or lies in the past) is never edited or deleted: the
   change becomes a conflict; `protect_signed` does the same for sessions Edusign says
   carry signatures (the engine asks Edusign, then calls it);
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Literal, get_args
 
 from rollbridge.config import Guard
-from rollbridge.identity import EDUSIGN_KINDS, EdusignKind, Link
+from rollbridge.identity import EDUSIGN_KINDS, EdusignKind, Link, split_key
 from rollbridge.model import Window
 from rollbridge.shaping import AccountDesired, Desired
 
@@ -105,17 +106,21 @@ class PlanInputs:
     read_complete: bool
     window: Window | None = None
     deleted_keys: frozenset[str] = field(default_factory=frozenset)
+    key_space: str | None = None
 
 
 def _started(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and moment <= now
 
 
-def _in_scope(link: Link, window: Window | None) -> bool:
-    """Whether a read of `window` would have returned this object if it still existed."""
-    if link.kind != "course" or window is None:
+def _in_scope(link: Link, inputs: PlanInputs) -> bool:
+    """Whether the read would have returned this object if it still existed: same key
+    space (e.g. the same Hyperplanning base) and, for a course, inside the window."""
+    if inputs.key_space is not None and not split_key(link.key)[1].startswith(inputs.key_space):
+        return False
+    if link.kind != "course" or inputs.window is None:
         return True
-    return link.start_at is not None and window.covers(link.start_at)
+    return link.start_at is not None and inputs.window.covers(link.start_at)
 
 
 def plan_account(
@@ -153,7 +158,7 @@ def plan_account(
         if key in wanted_keys:
             continue
         explicitly_deleted = key in inputs.deleted_keys
-        if not explicitly_deleted and not (inputs.read_complete and _in_scope(have, inputs.window)):
+        if not explicitly_deleted and not (inputs.read_complete and _in_scope(have, inputs)):
             kept_absent += 1
             continue
         if have.kind == "external":

@@ -4,128 +4,15 @@ both over real loopback HTTP."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import UTC, date, datetime
 
 import pytest
 
-from rollbridge.bootstrap import build_source, client_factory
-from rollbridge.config import TenantConfig, parse_config
-from rollbridge.engine import NoHooks, RunContext, sync_down, sync_up
+from rollbridge.bootstrap import build_source
 from rollbridge.errors import AuthError
-from rollbridge.report import RunReport
-from rollbridge.sandbox.edusign_server import EdusignSandbox
-from rollbridge.sandbox.hyperplanning.server import HyperplanningSandbox
-from rollbridge.store import Store
-from rollbridge.timeconv import parse_instant
+from rollbridge.model import Window
 
-KEY_A = "sk-PLANTED-hp-account-a"
-KEY_B = "sk-PLANTED-hp-account-b"
-WRONG_HOST = "http://hpsw-interne.invalid:8080"
-
-
-@pytest.fixture(scope="module")
-def hp_server() -> Iterator[HyperplanningSandbox]:
-    with HyperplanningSandbox.start_in_thread(
-        seed=7, size="small", year_start=date(2026, 9, 1), soap_address=WRONG_HOST
-    ) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def hp(hp_server: HyperplanningSandbox) -> HyperplanningSandbox:
-    hp_server.reset()
-    return hp_server
-
-
-@dataclass
-class HpHarness:
-    """A Hyperplanning tenant wired to both emulators."""
-
-    hp: HyperplanningSandbox
-    edusign: EdusignSandbox
-    store: Store
-    tenant: str
-    state_dir: Path
-    now: datetime = datetime(2026, 10, 19, 4, 0, tzinfo=UTC)  # a Monday; Paris DST ends 25th
-    year_end: str = "2026-10-30"  # short windows keep the Edusign writes few
-    source: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-
-    def config(self) -> TenantConfig:
-        accounts = self.accounts or [{"name": "main", "api_key": KEY_A}]
-        return parse_config(
-            {
-                "tenant": self.tenant,
-                "school_year": {"start": "2026-09-01", "end": self.year_end},
-                "source": {
-                    "kind": "hyperplanning",
-                    "url": self.hp.url,
-                    "allow_insecure_http": True,
-                    "username": self.hp.username,
-                    "password": self.hp.password,
-                    "state_dir": str(self.state_dir),
-                    **self.source,
-                },
-                "options": self.options,
-                "sync": {"days_back": 0},
-                "accounts": [
-                    {
-                        "base_url": self.edusign.url,
-                        "allow_insecure_http": True,
-                        "rate_per_minute": 60000,
-                        "timeout_s": 5.0,
-                        **account,
-                    }
-                    for account in accounts
-                ],
-            },
-            source="hp-test.toml",
-        )
-
-    def ctx(self) -> RunContext:
-        config = self.config()
-        return RunContext(
-            config=config,
-            source=build_source(config),
-            store=self.store,
-            client_for=client_factory(config),
-            clock=lambda: self.now,
-            hooks=NoHooks(),
-        )
-
-    def down(self) -> RunReport:
-        return sync_down(self.ctx())
-
-    def up(self) -> RunReport:
-        return sync_up(self.ctx())
-
-    def state(self, key: str = KEY_A) -> dict[str, Any]:
-        return self.edusign.dump(key)
-
-    def link(self, key: str, account: str = "main") -> str:
-        return self.store.load_links(self.tenant, account)[key].edusign_id
-
-    def course(self, session_id: str) -> dict[str, Any]:
-        cid = self.link(f"session:{session_id}")
-        return next(c for c in self.state()["courses"] if c["ID"] == cid)
-
-
-@pytest.fixture
-def h(
-    tmp_path: Path, hp: HyperplanningSandbox, edusign: EdusignSandbox, store: Store, tenant: str
-) -> HpHarness:
-    edusign.add_school(KEY_A)
-    edusign.set_rate_limit(600_000)
-    return HpHarness(hp, edusign, store, tenant, tmp_path / "state")
-
-
-def courses_by_api_id(state: dict[str, Any]) -> Counter[str]:
-    return Counter(c["API_ID"] for c in state["courses"])
+from .hp_harness import KEY_A, KEY_B, HpHarness, courses_by_api_id, spring, students
 
 
 def test_first_down_creates_everything_and_second_writes_nothing(h: HpHarness) -> None:
@@ -138,17 +25,6 @@ def test_first_down_creates_everything_and_second_writes_nothing(h: HpHarness) -
     again = h.down()
     assert again.status == "ok", again.error
     assert h.edusign.writes() == 0
-
-
-def spring(h: HpHarness) -> HpHarness:
-    """The fortnight around the spring DST change, where self-study courses (no instructor)
-    have séances."""
-    h.now, h.year_end = datetime(2027, 3, 22, 4, 0, tzinfo=UTC), "2027-04-02"
-    return h
-
-
-def students(course: dict[str, Any]) -> list[str]:
-    return [e["studentId"] for e in course["STUDENTS"]]
 
 
 def test_dst_seances_land_at_the_right_instants(h: HpHarness) -> None:
@@ -209,10 +85,7 @@ def test_learner_filter_by_family_routes_to_two_accounts_with_tags(h: HpHarness)
     h.edusign.add_school(KEY_B)
     site = "Site"
     h.source = {"student_families": [site], "tags_from_families": [site]}
-    probe = build_source(h.config())
-    from rollbridge.engine import sync_window
-
-    snapshot = probe.read(sync_window(h.config(), h.now))
+    snapshot = h.read()
     sections = sorted({v for p in snapshot.people for k, v in p.attrs if k == f"family:{site}"})
     assert len(sections) >= 2
     h.accounts = [
@@ -256,21 +129,14 @@ def test_course_family_exclusion(h: HpHarness) -> None:
 
 def test_sync_up_writes_absences_and_lateness_once(h: HpHarness) -> None:
     assert h.down().status == "ok"
-    courses = sorted(
-        (c for c in h.state()["courses"] if len(students(c)) >= 3), key=lambda c: c["START"]
-    )
-    course = courses[0]
-    cid, (s1, s2, s3) = course["ID"], students(course)[:3]
+    course = h.ended_course(learners=3)
+    cid, (s1, s2, s3, *others) = course["ID"], students(course)
     h.edusign.mark_absent(KEY_A, cid, s1)
     h.edusign.mark_absent(KEY_A, cid, s2)
     h.edusign.justify(KEY_A, cid, s2)
     h.edusign.mark_late(KEY_A, cid, s3, minutes=10)
-    h.now = parse_instant(course["END"]) + timedelta(minutes=30)
-    for other in h.state()["courses"]:  # everyone else signed: only our three marks go up
-        if parse_instant(other["END"]) <= h.now:
-            for student in students(other):
-                if other["ID"] != cid or student not in (s1, s2, s3):
-                    h.edusign.sign(KEY_A, other["ID"], student)
+    for student in others:
+        h.edusign.sign(KEY_A, cid, student)
     h.hp.clear_log()
     report = h.up()
     assert report.status == "ok", (report.error, report.accounts[0].not_written)
@@ -296,6 +162,54 @@ def test_new_base_mid_year_stops_without_deleting(h: HpHarness) -> None:
     assert h.edusign.writes() == 0 and len(h.state()["courses"]) == count
 
 
+def test_next_years_base_adopts_people_by_email_and_keeps_last_years_sessions(
+    h: HpHarness,
+) -> None:
+    assert h.down().status == "ok"
+    last_year = h.state()
+    people = {p["EMAIL"]: p["ID"] for p in (*last_year["students"], *last_year["professors"])}
+    # Summer: the school opens next year's base (same people, new keys, the timetable a
+    # year later) and the tenant's configuration moves to the new school year.
+    h.hp.new_base(first_day=date(2027, 8, 30), shift_weeks=52)
+    h.year, h.year_end = ("2027-09-01", "2028-07-31"), "2027-10-29"
+    h.now = datetime(2027, 10, 18, 4, 0, tzinfo=UTC)
+    h.edusign.clear_log()
+    report = h.down()
+    assert report.status == "ok", (report.error, report.rejected[:3])
+    this_year = h.state()
+    now_people = {p["EMAIL"]: p["ID"] for p in (*this_year["students"], *this_year["professors"])}
+    assert now_people == people  # adopted by e-mail: nobody duplicated, nobody archived
+    assert report.accounts[0].adopted == len(people)
+    assert not any(p.get("HIDDEN") for p in this_year["students"])
+    old_courses = {c["ID"] for c in last_year["courses"]}
+    new_courses = {c["ID"] for c in this_year["courses"]} - old_courses
+    assert old_courses <= {c["ID"] for c in this_year["courses"]}  # last year's sessions kept
+    assert new_courses and all(
+        c["START"] >= "2027-10-18" for c in this_year["courses"] if c["ID"] in new_courses
+    )
+    counts = h.edusign.counts()
+    assert not any(k.startswith("DELETE") or "archive" in k for k in counts), counts
+    h.edusign.clear_log()
+    assert h.down().status == "ok" and h.edusign.writes() == 0
+
+
+def test_a_failed_part_of_the_read_writes_nothing(h: HpHarness) -> None:
+    """Learners not read would shrink every group and course; a room label not read would
+    rename sessions: such a read plans nothing, says why, and the next run retries."""
+    assert h.down().status == "ok"
+    for operation in ("TousLesEtudiants", "LibelleLongSalle"):
+        h.edusign.clear_log()
+        h.hp.fail(operation, times=1_000, status=503)
+        report = h.down()
+        assert report.read_complete is False and h.edusign.writes() == 0, h.edusign.counts()
+        reasons = [p.reason for p in report.rejected]
+        assert any(operation in r for r in reasons) and any(
+            "nothing is written" in r for r in reasons
+        )
+        h.hp.clear_faults()
+    assert h.down().status == "ok" and h.edusign.writes() == 0
+
+
 def test_wrong_password_is_a_clear_error_without_the_secret(h: HpHarness) -> None:
     h.source = {"password": "not-the-password-xyz"}
     source = build_source(h.config())
@@ -306,9 +220,7 @@ def test_wrong_password_is_a_clear_error_without_the_secret(h: HpHarness) -> Non
     assert "credentials" in (report.error or "")
     assert "not-the-password-xyz" not in (report.error or "")
     with pytest.raises(AuthError):
-        source.read(
-            __import__("rollbridge.model", fromlist=["Window"]).Window(h.now.date(), h.now.date())
-        )
+        source.read(Window(h.now.date(), h.now.date()))
 
 
 def test_check_reports_version_base_and_write_calls(h: HpHarness) -> None:
@@ -317,14 +229,12 @@ def test_check_reports_version_base_and_write_calls(h: HpHarness) -> None:
 
 
 def test_tutors_on_off_and_exemptions_left_out(h: HpHarness) -> None:
-    from rollbridge.engine import sync_window
-
     h.options = {"tutors": True}
-    snapshot = build_source(h.config()).read(sync_window(h.config(), h.now))
+    snapshot = h.read()
     assert any(p.role == "tutor" for p in snapshot.people) and snapshot.tutor_links
     assert any(s.exempt_learner_ids for s in snapshot.sessions)
     h.options = {}
-    off = build_source(h.config()).read(sync_window(h.config(), h.now))
+    off = h.read()
     assert not any(p.role == "tutor" for p in off.people)
     assert h.down().status == "ok"
     exempt = next(s for s in off.sessions if s.exempt_learner_ids)

@@ -88,6 +88,18 @@ def test_absent_from_an_incomplete_read_is_kept() -> None:
     assert [(s.action, s.key) for s in complete.steps] == [("cancel", "session:s2")]
 
 
+def test_links_of_another_key_space_are_never_cancelled() -> None:
+    """Last year's Hyperplanning base: a complete read of the new base leaves it alone."""
+    snap = small_snapshot()
+    links = applied(plan_account(desired(snap), {}, inputs()), {})
+    other = replace(inputs(), key_space="b2:")
+    plan = plan_account(desired(Snapshot(key_space="b2:")), links, other)
+    assert plan.is_empty and plan.kept_absent == len(links)
+    own = replace(inputs(), key_space="s")  # the sessions "s1", "s2" are in this space
+    plan = plan_account(desired(replace(snap, sessions=snap.sessions[:1])), links, own)
+    assert [(s.action, s.key) for s in plan.steps] == [("cancel", "session:s2")]
+
+
 def test_explicit_deletions_apply_even_from_a_delta() -> None:
     snap = small_snapshot()
     links = applied(plan_account(desired(snap), {}, inputs()), {})

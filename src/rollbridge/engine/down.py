@@ -150,6 +150,7 @@ def _plan_accounts(
         read_complete=snapshot.complete,
         window=window,
         deleted_keys=frozenset(f"{kind}:{source_id}" for kind, source_id in snapshot.deleted),
+        key_space=snapshot.key_space,
     )
     for account in config.accounts:
         shape_ctx = ShapeContext(

@@ -7,6 +7,8 @@ wire down:
 - `runner`: loopback socket, uvicorn in a thread or a child process;
 - `app`: `HyperplanningApp`, the ASGI callable (Basic auth, WSDL, SOAP dispatch, log);
 - `controls`, `probes`: the `/_sandbox` test controls, planted traps and key lookups;
+- `edits`, `faults`: planning edits (move a séance, remove a course, rename a learner, shift
+  the year) and injected failures, behind those controls;
 - `wsdl`, `wire`, `catalog`, `schema`: WSDL documents, envelopes and value coding, the
   operation table and the XSD types;
 - `ops_cours`, `ops_people`, `ops_catalogue`, `ops_absences`: what each operation does;

@@ -8,8 +8,12 @@ Routes (prefix `/hpsw` by default; real servers may add a year segment, §2):
 - `/_sandbox/...`: test controls (`controls.py`), loopback clients only.
 
 WSDL and calls require HTTP Basic (401 otherwise, §3); the username is compared byte for
-byte, backslash included. A call goes: auth → latency → decode → port check → learner
-module → handler → answer, or a SOAP Fault with HTTP 500 (§9). Every call is logged.
+byte, backslash included. A call goes: auth → latency → decode → injected failure (`faults`)
+→ port check → learner module → handler → answer, or a SOAP Fault with HTTP 500 (§9).
+Every call is logged.
+
+Test controls may edit the planning (`edits`): the current base is then rebuilt over the
+edited layout with the same keys and marks, until `reset` brings the original back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
 from html import escape
 from typing import Any
@@ -36,6 +41,8 @@ from rollbridge.sandbox.hyperplanning.base import Base, monday
 from rollbridge.sandbox.hyperplanning.catalog import INTERFACES, OPERATIONS, needs_learner_module
 from rollbridge.sandbox.hyperplanning.context import Ctx, Handler
 from rollbridge.sandbox.hyperplanning.controls import CONTROLS, ControlError
+from rollbridge.sandbox.hyperplanning.edits import shift_weeks as shifted
+from rollbridge.sandbox.hyperplanning.faults import Faults
 from rollbridge.sandbox.hyperplanning.layout import Layout, build_layout
 from rollbridge.sandbox.hyperplanning.ops_absences import HANDLERS as ABSENCES
 from rollbridge.sandbox.hyperplanning.ops_catalogue import HANDLERS as CATALOGUE
@@ -67,6 +74,8 @@ class HyperplanningApp:
         warm: bool = False,
     ) -> None:
         self.layout: Layout = build_layout(school)
+        self._original = self.layout  # what reset brings back after planning edits
+        self.faults = Faults()
         self.warm = warm  # build every séance answer when a base opens (large schools)
         self._bases: dict[tuple[int, date], Base] = {}
         self.username = username
@@ -74,39 +83,60 @@ class HyperplanningApp:
         self.prefix = "/" + prefix.strip("/")
         self._initial = (first_day or monday(school.year_start), soap_address)
         self.lock = threading.Lock()  # guards the base, marks, switches and log
-        self._wsdl: dict[tuple[str, str], bytes] = {}
+        self._wsdl: dict[tuple[str, str, frozenset[str]], bytes] = {}
         self.reset()
 
     def reset(self) -> None:
-        """Back to just started: base 1, no marks, no log, every switch as configured."""
+        """Back to just started: the unedited planning, base 1, no marks, no log, no injected
+        failure, every switch as configured."""
         first_day, soap_address = self._initial
         with self.lock:
+            self.layout = self._original
+            self.faults.clear()
             self.ctx = Ctx(self._open(1, first_day), Attendance(1))
             self.soap_address = soap_address
             self.learner_module = True
+            self.hidden: frozenset[str] = frozenset()
             self.latency_ms = 0.0
             self.log: list[dict[str, Any]] = []
             self.counts: Counter[str] = Counter()
 
-    def new_base(self, first_day: date | None = None) -> Base:
-        """Switch to a new base (§8): same people and timetable, new keys everywhere, a new
-        first day (default: a week earlier), no marks."""
+    def new_base(self, first_day: date | None = None, shift_weeks: int = 0) -> Base:
+        """Switch to a new base (§8): same people and timetable (edits included), new keys
+        everywhere, no marks. `shift_weeks` moves the timetable and the school year that many
+        weeks (52: next year's base). The first day defaults to a week before the current
+        one, shifted likewise."""
         with self.lock:
             old = self.ctx.base
             number = old.number + 1
-            day = first_day or old.first_day - timedelta(days=7)
+            day = first_day or old.first_day + timedelta(weeks=shift_weeks - 1)
+            self.layout = shifted(self.layout, shift_weeks)
             self.ctx = Ctx(self._open(number, day), Attendance(number))
             return self.ctx.base
 
+    def apply(self, edit: Callable[[Base], tuple[Layout, Collection[int]]]) -> None:
+        """Edit the planning of the current base: `edit` gets the base and returns the new
+        layout and the courses whose séances changed. Keys and marks are kept; only those
+        courses' séance answers are built again."""
+        with self.lock:
+            layout, changed = edit(self.ctx.base)
+            self.ctx = Ctx(self.ctx.base.edited(layout, changed), self.ctx.marks)
+            self.layout = layout
+
     def _open(self, number: int, first_day: date) -> Base:
-        """A base, reused when reopened: it is immutable but for its séance answer cache."""
-        base = self._bases.get((number, first_day))
-        if base is None:
+        """A base, reused when reopened: it is immutable but for its séance answer cache.
+        Only bases over the unedited planning are cached (an edited one is never reopened)."""
+        pristine = self.layout is self._original
+        cached = self._bases.get((number, first_day)) if pristine else None
+        if cached is not None:
+            return cached
+        base = Base(self.layout, number, first_day)
+        if pristine:
             # Keep base 1 (reset returns to it) and the new one; drop older séance caches.
             self._bases = {k: v for k, v in self._bases.items() if k[0] == 1}
-            base = self._bases[(number, first_day)] = Base(self.layout, number, first_day)
-            if self.warm:
-                base.warm()
+            self._bases[(number, first_day)] = base
+        if self.warm:
+            base.warm()
         return base
 
     # ----- ASGI -------------------------------------------------------------------------
@@ -166,10 +196,12 @@ class HyperplanningApp:
         if rest and rest not in INTERFACES:
             return PlainTextResponse("Not Found", status_code=404)
         address = self._address(request)
-        cache_key = (address, rest)
+        hidden = self.hidden
+        cache_key = (address, rest, hidden)
         data = self._wsdl.get(cache_key)
         if data is None:
-            data = self._wsdl[cache_key] = build_wsdl(address, [rest] if rest else INTERFACES)
+            interfaces = [rest] if rest else INTERFACES
+            data = self._wsdl[cache_key] = build_wsdl(address, interfaces, hidden)
         self._record("wsdl", path, rest, 200, None, 0.0)
         return Response(data, media_type=XML)
 
@@ -182,7 +214,15 @@ class HyperplanningApp:
         try:
             op, args = read_call(raw)
             name = op.name
-            if op.interface != interface:
+            with self.lock:
+                injected = self.faults.take(name)
+            if injected is not None and injected.fault is not None:
+                raise SoapFault(injected.fault)
+            if injected is not None and injected.status is not None:
+                elapsed = (time.perf_counter() - started) * 1000
+                self._record("soap", interface, name, injected.status, None, elapsed)
+                return PlainTextResponse(injected.text, status_code=injected.status)
+            if op.interface != interface or op.name in self.hidden:
                 raise SoapFault(f"{op.name} n'est pas une opération de {interface}", client=True)
             with self.lock:
                 if not self.learner_module and needs_learner_module(op):
@@ -241,6 +281,7 @@ class HyperplanningApp:
             result = handler(self, body)
         except (ValueError, ControlError, SoapFault) as exc:
             message = exc.message if isinstance(exc, SoapFault) else str(exc)
-            return Response(json.dumps({"error": message}), 400, media_type="application/json")
+            error = json.dumps({"error": message}, ensure_ascii=False)
+            return Response(error, 400, media_type="application/json")
         payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
         return Response(payload, media_type="application/json")

@@ -7,11 +7,16 @@ HP weeks count from the Monday of `DatePremierJourBase` (week 1).
 
 Séances are answered from per-course byte fragments, built on first use: the large school's
 `DetailDesSeancesPlaceesTableauDeCours` on 200 keys then costs a join, not an XML build.
+
+Test controls edit the planning (`edits.py`): `Base.edited` puts the same keys over the new
+layout, keeping the fragments of untouched courses. A removed course keeps its slot but
+leaves every index: its key faults like an unknown one and is never given again.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 import random
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -51,6 +56,21 @@ def _key_space(seed: str, number: int, count: int) -> list[int]:
     return out
 
 
+def _sizes(layout: Layout) -> dict[Entity, int]:
+    """Records per entity: a base's keys follow from these counts."""
+    return {
+        "Cours": len(layout.courses),
+        "Etudiant": len(layout.learners),
+        "Enseignant": len(layout.instructors),
+        "Salle": len(layout.rooms),
+        "Matiere": len(layout.subjects),
+        "Famille": len(layout.families),
+        "Rubrique": len(layout.rubrics),
+        "Promotion": len(layout.promotions),
+        "TDOption": len(layout.tds),
+    }
+
+
 def monday(day: date) -> date:
     """The Monday of `day`'s week."""
     return day - timedelta(days=day.weekday())
@@ -64,35 +84,62 @@ class Base:
         self.number = number
         self.first_day = first_day
         self._week1 = monday(first_day)
-        sizes: dict[Entity, int] = {
-            "Cours": len(layout.courses),
-            "Etudiant": len(layout.learners),
-            "Enseignant": len(layout.instructors),
-            "Salle": len(layout.rooms),
-            "Matiere": len(layout.subjects),
-            "Famille": len(layout.families),
-            "Rubrique": len(layout.rubrics),
-            "Promotion": len(layout.promotions),
-            "TDOption": len(layout.tds),
+        self._keys = {
+            e: _key_space(f"hpsw:{number}:{e}", number, n) for e, n in _sizes(layout).items()
         }
-        self._keys = {e: _key_space(f"hpsw:{number}:{e}", number, n) for e, n in sizes.items()}
         self._index = {e: {k: i for i, k in enumerate(keys)} for e, keys in self._keys.items()}
         self._fragments: list[bytes | None] = [None] * len(layout.courses)
+        self._plan()
+
+    def edited(self, layout: Layout, changed: Iterable[int] = ()) -> Base:
+        """This base over an edited layout (same number, first day, record counts, so same
+        keys): the séance answers of untouched courses are kept, those of `changed`
+        courses are built again on next use. This base is left as it was."""
+        if _sizes(layout) != _sizes(self.layout):
+            raise ValueError("an edit must keep every record (keys come from the counts)")
+        changed = tuple(changed)
+        base = copy.copy(self)
+        base.layout = layout
+        base._fragments = list(self._fragments)
+        for course in changed:
+            base._fragments[course] = None
+        if changed or layout.removed != self.layout.removed:
+            base._plan()
+        return base
+
+    def _plan(self) -> None:
+        """The read indexes over the layout's live (not removed) courses."""
+        layout = self.layout
+        removed = layout.removed
+        keys = self._keys["Cours"]
+        self._index = {
+            **self._index,
+            "Cours": {k: i for i, k in enumerate(keys) if i not in removed},
+        }
+        live = [
+            (course, record)
+            for course, record in enumerate(layout.courses)
+            if course not in removed
+        ]
         placed = sorted(
             (seance.start.date().toordinal(), course, n)
-            for course, record in enumerate(layout.courses)
+            for course, record in live
             if record.role != "parent"
             for n, seance in enumerate(record.seances)
         )
         self._days = [day for day, _, _ in placed]
         self._placed = [(course, n) for _, course, n in placed]
-        self.unplaced = tuple(i for i, c in enumerate(layout.courses) if not c.is_placed)
+        self.unplaced = tuple(i for i, c in live if not c.is_placed)
         learner_courses: list[set[int]] = [set() for _ in layout.learners]
-        for index, course in enumerate(layout.courses):
+        for index, course in live:
             if course.role != "parent":
                 for learner in course.learners:
                     learner_courses[learner].add(index)
         self.learner_courses = learner_courses
+
+    def is_live(self, course: int) -> bool:
+        """Whether a course is still in the planning (not removed by a test control)."""
+        return course not in self.layout.removed
 
     # ----- keys --------------------------------------------------------------------------
 
@@ -106,8 +153,8 @@ class Base:
         return [keys[i] for i in indexes]
 
     def all_keys(self, entity: Entity) -> list[int]:
-        """Every key of an entity, ascending."""
-        return list(self._keys[entity])
+        """Every key of an entity, ascending (removed courses left out)."""
+        return list(self._index[entity])
 
     def find(self, entity: Entity, key: int) -> int:
         """The record a key names; a Fault for an unknown key (§9)."""
@@ -163,7 +210,8 @@ class Base:
             if instructor is not None and instructor not in courses[course].seances[n].instructors:
                 continue
             found.add(course)
-        found.update(courses[c].relatives[0] for c in list(found) if courses[c].role == "child")
+        parents = {courses[c].relatives[0] for c in found if courses[c].role == "child"}
+        found.update(p for p in parents if self.is_live(p))
         school = self.layout.school
         if first <= school.year_end and last >= school.year_start:
             found.update(

@@ -1,8 +1,29 @@
 """The `/_sandbox/...` test controls: what `HyperplanningSandbox` asks of a running emulator.
 
 Each control takes the app and the call's JSON body and returns a JSON-able answer; a
-`ControlError` (or a `ValueError`) becomes HTTP 400 `{"error": …}`. Keys in and out are the
-current base's. Times are naive local ISO strings, as HPSW writes take them.
+`ControlError` (or a `ValueError`, or an unknown key's SOAP Fault) becomes HTTP 400
+`{"error": …}`. Keys in and out are the current base's. Times are naive local ISO strings,
+as HPSW writes take them.
+
+Planning edits (`edits.py`) apply to the current base and last until `reset`; keys of the
+records left alone do not change, and the marks stay:
+
+- `POST move-seance {"course", "week", "start": "YYYY-MM-DDTHH:MM[:SS]"}`: the course's
+  séance of that HP week starts at `start` (duration, rooms, instructors kept; its week
+  changes if `start` lies in another); 400 if the course has no séance that week;
+- `POST remove-course {"course"}` or `{"courses": [...]}`: deleted as in Hyperplanning: no
+  longer listed, and its key faults like an unknown one (and is never reused);
+- `POST rename-learner {"learner", "last_name", "email"?}`: new last name (and e-mail if
+  given) in every answer;
+- `PUT faults {"operation", "times", "status"}` or `{"operation", "times", "fault"}`: the
+  next `times` calls of that SOAP operation (`"*"`: any) answer that bare HTTP status, or a
+  SOAP Fault with that message; `DELETE faults` clears them (`reset` too);
+- `POST new-base {"first_day"?, "shift_weeks"?}`: a new base (new keys, no marks), its
+  timetable and school year moved `shift_weeks` weeks (default 0).
+
+Switches: `PUT hidden-operations {"operations": [...]}` leaves those operations out of the
+WSDL and answers them with a Fault, as an older HPSW version without them would (`[]`
+brings them back; `reset` too).
 """
 
 from __future__ import annotations
@@ -11,8 +32,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from rollbridge.sandbox.hyperplanning import edits
 from rollbridge.sandbox.hyperplanning.attendance import Span
 from rollbridge.sandbox.hyperplanning.base import Base
+from rollbridge.sandbox.hyperplanning.catalog import OPERATIONS
 from rollbridge.sandbox.hyperplanning.probes import lookup, quirks
 
 if TYPE_CHECKING:
@@ -37,6 +60,11 @@ def _field(body: Any, name: str, kinds: type | tuple[type, ...], *, optional: bo
     return value
 
 
+def _moment(body: Any, name: str) -> datetime:
+    """A naive local date-time field (an offset, if any, is dropped: wall clock)."""
+    return datetime.fromisoformat(_field(body, name, str)).replace(tzinfo=None)
+
+
 def _span(base: Base, span: Span) -> dict[str, Any]:
     return {
         "key": span.key,
@@ -51,7 +79,8 @@ def _span(base: Base, span: Span) -> dict[str, Any]:
 
 def _info(app: HyperplanningApp) -> dict[str, Any]:
     base = app.ctx.base
-    layout = app.layout
+    layout = base.layout
+    courses = [c for i, c in enumerate(layout.courses) if base.is_live(i)]
     return {
         "number": base.number,
         "first_day": base.first_day.isoformat(),
@@ -60,8 +89,8 @@ def _info(app: HyperplanningApp) -> dict[str, Any]:
         "latency_ms": app.latency_ms,
         "soap_address": app.soap_address,
         "counts": {
-            "courses": len(layout.courses),
-            "seances": sum(len(c.seances) for c in layout.courses if c.role != "parent"),
+            "courses": len(courses),
+            "seances": sum(len(c.seances) for c in courses if c.role != "parent"),
             "learners": len(layout.learners),
             "instructors": len(layout.instructors),
             "promotions": len(layout.promotions),
@@ -107,6 +136,17 @@ def _learner_module(app: HyperplanningApp, body: Any) -> Any:
     return {"ok": True}
 
 
+def _hidden_operations(app: HyperplanningApp, body: Any) -> Any:
+    names = _field(body, "operations", list)
+    if not all(isinstance(name, str) for name in names):
+        raise ControlError("'operations' must be a list of operation names")
+    unknown = sorted(set(names) - OPERATIONS.keys())
+    if unknown:
+        raise ControlError(f"unknown operations: {', '.join(unknown)}")
+    app.hidden = frozenset(names)
+    return {"ok": True}
+
+
 def _soap_address(app: HyperplanningApp, body: Any) -> Any:
     address = _field(body, "address", str, optional=True)
     if address is not None and not address.startswith(("http://", "https://")):
@@ -117,8 +157,64 @@ def _soap_address(app: HyperplanningApp, body: Any) -> Any:
 
 def _new_base(app: HyperplanningApp, body: Any) -> Any:
     day = _field(body, "first_day", str, optional=True)
-    app.new_base(None if day is None else date.fromisoformat(day))
+    shift = _field(body, "shift_weeks", int, optional=True) or 0
+    app.new_base(None if day is None else date.fromisoformat(day), shift)
     return _info(app)
+
+
+def _move_seance(app: HyperplanningApp, body: Any) -> Any:
+    """One séance of a course to a new start (maybe in another week)."""
+    key, week = _field(body, "course", int), _field(body, "week", int)
+    start = _moment(body, "start")
+
+    def edit(base: Base) -> edits.Edited:
+        return edits.move_seance(base.layout, base.find("Cours", key), week, start, base.week_of)
+
+    app.apply(edit)
+    return {"ok": True}
+
+
+def _remove_courses(app: HyperplanningApp, body: Any) -> Any:
+    """Courses deleted from the planning; one unknown key and none is removed."""
+    one = _field(body, "course", int, optional=True)
+    keys = [one] if one is not None else _field(body, "courses", list)
+    if not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
+        raise ControlError("'courses' must be a list of course keys")
+
+    def edit(base: Base) -> edits.Edited:
+        return edits.remove_courses(base.layout, base.find_all("Cours", keys)), ()
+
+    app.apply(edit)
+    return {"ok": True}
+
+
+def _rename_learner(app: HyperplanningApp, body: Any) -> Any:
+    """A learner's new last name, and e-mail when given."""
+    key, last_name = _field(body, "learner", int), _field(body, "last_name", str)
+    email = _field(body, "email", str, optional=True)
+
+    def edit(base: Base) -> edits.Edited:
+        learner = base.find("Etudiant", key)
+        return edits.rename_learner(base.layout, learner, last_name, email), ()
+
+    app.apply(edit)
+    return {"ok": True}
+
+
+def _faults(app: HyperplanningApp, body: Any) -> Any:
+    """Failures for the next calls of one operation (or `*`), replacing its earlier ones."""
+    operation, times = _field(body, "operation", str), _field(body, "times", int)
+    status = _field(body, "status", int, optional=True)
+    fault = _field(body, "fault", str, optional=True)
+    with app.lock:
+        app.faults.inject(operation, times, status=status, fault=fault)
+    return {"ok": True}
+
+
+def _clear_faults(app: HyperplanningApp, _: Any) -> Any:
+    with app.lock:
+        app.faults.clear()
+    return {"ok": True}
 
 
 def _base(app: HyperplanningApp, _: Any) -> Any:
@@ -156,8 +252,8 @@ def _staff_absence(app: HyperplanningApp, body: Any) -> Any:
         learner = base.find("Etudiant", int(_field(body, "learner", int)))
         key = app.ctx.marks.add_absence(
             learner,
-            datetime.fromisoformat(_field(body, "start", str)).replace(tzinfo=None),
-            datetime.fromisoformat(_field(body, "end", str)).replace(tzinfo=None),
+            _moment(body, "start"),
+            _moment(body, "end"),
             justified=bool(_field(body, "justified", bool, optional=True)),
             motif=str(_field(body, "motif", str, optional=True) or ""),
             origin="staff",
@@ -185,7 +281,13 @@ CONTROLS: dict[tuple[str, str], Control] = {
     ("PUT", "latency"): _latency,
     ("PUT", "learner-module"): _learner_module,
     ("PUT", "soap-address"): _soap_address,
+    ("PUT", "hidden-operations"): _hidden_operations,
     ("POST", "new-base"): _new_base,
+    ("POST", "move-seance"): _move_seance,
+    ("POST", "remove-course"): _remove_courses,
+    ("POST", "rename-learner"): _rename_learner,
+    ("PUT", "faults"): _faults,
+    ("DELETE", "faults"): _clear_faults,
     ("GET", "base"): _base,
     ("GET", "absences"): _absences,
     ("POST", "absences"): _staff_absence,

@@ -70,7 +70,9 @@ class Planted:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """One base's content, by index; immutable (marks and switches live elsewhere)."""
+    """One base's content, by index; immutable (marks and switches live elsewhere). Test
+    controls edit it into a new one (`edits.py`); a course deleted from the planning stays
+    in `courses` (keys come from counts) and is listed in `removed`."""
 
     school: SyntheticSchool
     learners: tuple[Person, ...]
@@ -93,6 +95,7 @@ class Layout:
     tutors: tuple[tuple[Tutor, ...], ...]  # per learner
     groups: dict[str, GroupPlace]  # generator group id -> place
     planted: Planted
+    removed: frozenset[int] = frozenset()  # course indexes deleted from the planning
 
 
 def _homonyms(people: list[Person]) -> tuple[int, int]:

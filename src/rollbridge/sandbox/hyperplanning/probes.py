@@ -12,21 +12,21 @@ DST_SEANCES_PER_DAY = 5
 
 
 def quirks(base: Base) -> dict[str, Any]:
-    """The planted traps by key (see `layout.py` and `courses.py`)."""
+    """The planted traps by key (see `layout.py` and `courses.py`); removed courses are left
+    out of the course lists."""
     layout = base.layout
     courses = layout.courses
     planted = layout.planted
+    live = [(i, course) for i, course in enumerate(courses) if base.is_live(i)]
     varying = next(
-        i
-        for i, course in enumerate(courses)
-        if len({(s.start.time(), s.minutes) for s in course.seances}) > 1
+        i for i, course in live if len({(s.start.time(), s.minutes) for s in course.seances}) > 1
     )
     dst_days = layout.school.quirks.dst_days
     dst: list[dict[str, Any]] = []
     for day in dst_days:
         found = [
             (i, seance)
-            for i, course in enumerate(courses)
+            for i, course in live
             if course.role != "parent"
             for seance in course.seances
             if seance.start.date() == day and (seance.start.hour, seance.start.minute) == (8, 30)
@@ -43,14 +43,14 @@ def quirks(base: Base) -> dict[str, Any]:
     return {
         "first_day": base.first_day.isoformat(),
         "parent_courses": {
-            str(base.key("Cours", i)): base.keys("Cours", course.relatives)
-            for i, course in enumerate(courses)
+            str(base.key("Cours", i)): base.keys("Cours", filter(base.is_live, course.relatives))
+            for i, course in live
             if course.role == "parent"
         },
         "unplaced_courses": base.keys("Cours", base.unplaced),
         "courses_without_instructor": base.keys(
             "Cours",
-            [i for i, c in enumerate(courses) if c.is_placed and not c.instructors],
+            [i for i, c in live if c.is_placed and not c.instructors],
         ),
         "varying_time_course": base.key("Cours", varying),
         "instructor_without_email": base.key("Enseignant", planted.instructor_without_email),
@@ -75,7 +75,7 @@ LOOKUP_KINDS = ("learner", "instructor", "group", "session", "subject")
 def lookup(base: Base, kind: str, ids: Sequence[str]) -> dict[str, Any]:
     """Keys behind generator ids: people and subjects give a key; a group gives
     `{promotion, tdoption}` (tdoption None when courses hang on the promotion); a session
-    gives `{course, week, start}`. Unknown ids map to None."""
+    gives `{course, week, start}` (None once its course is removed). Unknown ids map to None."""
     layout = base.layout
     if kind == "learner":
         return _keyed(base, "Etudiant", [p.source_id for p in layout.learners], ids)
@@ -96,7 +96,7 @@ def lookup(base: Base, kind: str, ids: Sequence[str]) -> dict[str, Any]:
         wanted = set(ids)
         found: dict[str, Any] = dict.fromkeys(ids)
         for index, course in enumerate(layout.courses):
-            if course.role == "parent":
+            if course.role == "parent" or not base.is_live(index):
                 continue
             for seance in course.seances:
                 if seance.session_id in wanted:

@@ -139,8 +139,8 @@ class HyperplanningSandbox(SandboxHandle):
     # ----- switches ---------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to just started: base 1, no marks, no log; module on, no latency, the
-        configured soap:address."""
+        """Back to just started: the unedited planning, base 1, no marks, no log, no
+        injected failure; module on, no latency, the configured soap:address."""
         self._control("POST", "reset")
 
     def set_latency(self, ms: float) -> None:
@@ -156,10 +156,20 @@ class HyperplanningSandbox(SandboxHandle):
         server again with None."""
         self._control("PUT", "soap-address", {"address": address})
 
-    def new_base(self, first_day: date | None = None) -> dict[str, Any]:
-        """Open a new base: same people and timetable under new keys, a new
-        `DatePremierJourBase` (default a week earlier), no marks. Returns `base_info()`."""
-        body = {"first_day": None if first_day is None else first_day.isoformat()}
+    def hide_operations(self, operations: Sequence[str]) -> None:
+        """Serve an HPSW version without `operations`: left out of the WSDL, a Fault if
+        called anyway. An empty list brings them all back."""
+        self._control("PUT", "hidden-operations", {"operations": list(operations)})
+
+    def new_base(self, first_day: date | None = None, shift_weeks: int = 0) -> dict[str, Any]:
+        """Open a new base: same people (names, e-mails) and timetable, planning edits
+        included, under new keys; no marks. `shift_weeks` moves every séance and the school
+        year that many weeks (52: next year's base). `DatePremierJourBase` defaults to a week
+        before the current one, shifted likewise. Returns `base_info()`."""
+        body = {
+            "first_day": None if first_day is None else first_day.isoformat(),
+            "shift_weeks": shift_weeks,
+        }
         info: dict[str, Any] = self._control("POST", "new-base", body)
         return info
 
@@ -167,6 +177,52 @@ class HyperplanningSandbox(SandboxHandle):
         """Base number, first day, school name, switches and record counts."""
         info: dict[str, Any] = self._control("GET", "base")
         return info
+
+    # ----- planning edits (current base, until reset; other records keep their keys) -----
+
+    def move_seance(self, course: int, week: int, start: datetime) -> None:
+        """Move the séance of `course` in HP `week` to start at `start` (naive local wall
+        clock; duration, rooms and instructors kept). Into another week is allowed (the
+        séance's `Semaine` follows). A child's copy in its parent course moves too.
+        SandboxError if the course has no séance that week or is a parent."""
+        body = {"course": course, "week": week, "start": start.isoformat()}
+        self._control("POST", "move-seance", body)
+
+    def remove_courses(self, courses: Sequence[int]) -> None:
+        """Delete courses as Hyperplanning would: no longer listed by any call, and their
+        keys fault like unknown ones (never reused). All or none (SandboxError on a bad key)."""
+        self._control("POST", "remove-course", {"courses": list(courses)})
+
+    def rename_learner(self, learner: int, last_name: str, email: str | None = None) -> None:
+        """Give a learner a new last name, and a new e-mail when `email` is not None."""
+        body = {"learner": learner, "last_name": last_name, "email": email}
+        self._control("POST", "rename-learner", body)
+
+    # ----- injected failures (until clear_faults or reset) --------------------------------
+
+    def fail(
+        self,
+        operation: str,
+        times: int = 1,
+        *,
+        status: int | None = 503,
+        fault: str | None = None,
+    ) -> None:
+        """Make the next `times` calls of a SOAP operation (`"*"`: any) fail, after the
+        credentials check: with `fault`, a SOAP Fault (HTTP 500) carrying that message; else
+        HTTP `status` with a plain body, no envelope (a proxy or server hiccup). Replaces
+        what was set for that operation; the operation's own failures come before `*`'s.
+        Failed calls are logged and counted like others."""
+        body: dict[str, Any] = {"operation": operation, "times": times}
+        if fault is not None:
+            body["fault"] = fault
+        else:
+            body["status"] = status
+        self._control("PUT", "faults", body)
+
+    def clear_faults(self) -> None:
+        """Take back every failure still waiting."""
+        self._control("DELETE", "faults")
 
     # ----- call log ---------------------------------------------------------------------
 

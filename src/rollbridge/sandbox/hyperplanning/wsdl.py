@@ -12,7 +12,7 @@ may name a wrong host on purpose (clients must rewrite it, §2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Final
 
 from lxml import etree
@@ -93,15 +93,21 @@ def _elements(schema: etree._Element, op: Operation) -> None:
         _x(sequence, "element", name="return", type=_ref(op.result))
 
 
-def build_wsdl(address: str, interfaces: Sequence[str]) -> bytes:
-    """A WSDL for `interfaces`, whose ports all live under `address` (scheme, host, prefix)."""
+def build_wsdl(
+    address: str, interfaces: Sequence[str], hidden: Collection[str] = frozenset()
+) -> bytes:
+    """A WSDL for `interfaces`, whose ports all live under `address` (scheme, host, prefix),
+    without the `hidden` operations (an older HPSW version that lacks them)."""
     root = etree.Element(
         f"{{{WSDL}}}definitions", {"name": "HpSvcW", "targetNamespace": TNS}, nsmap=_NSMAP
     )
     schema = _x(_w(root, "types"), "schema", targetNamespace=TNS, elementFormDefault="qualified")
     _simple_types(schema)
     _complex_types(schema)
-    ops = {interface: operations_of(interface) for interface in interfaces}
+    ops = {
+        interface: [op for op in operations_of(interface) if op.name not in hidden]
+        for interface in interfaces
+    }
     for group in ops.values():
         for op in group:
             _elements(schema, op)

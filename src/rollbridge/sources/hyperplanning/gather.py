@@ -67,13 +67,22 @@ class GatherOptions:
     exemptions: bool = True
 
 
+# Parts whose failure only hides records (a course and its séances): the rest of the read
+# is still right. Any other part feeds records built from several parts (a learner missing
+# shrinks groups and courses; a room label missing renames sessions), so its failure makes
+# the whole read unusable.
+HIDING_KINDS = frozenset({"course", "session"})
+
+
 @dataclass(slots=True)
 class Gathered:
-    """The read, what could not be read, and whether every part was read whole."""
+    """The read, what could not be read, whether every part was read whole, and whether
+    what was read can be used (only parts that hide records failed)."""
 
     read: HpRead = field(default_factory=HpRead)
     rejected: list[Rejected] = field(default_factory=list)
     complete: bool = True
+    usable: bool = True
 
 
 class _Gatherer:
@@ -82,13 +91,13 @@ class _Gatherer:
         self.options = options
         self.progress = progress
         self.rejected: list[Rejected] = []
-        self.complete = True
+        self.failed: set[str] = set()
 
     def fail(self, kind: str, where: str, exc: SourceError) -> None:
         if isinstance(exc, AuthError):
             raise exc
         self.rejected.append(Rejected(kind, where, f"not read from Hyperplanning: {exc.message}"))
-        self.complete = False
+        self.failed.add(kind)
 
     def each(self, kind: str, keys: Sequence[int], fn: Callable[[int], T]) -> dict[int, T]:
         """`fn(key)` for every key, a few at a time; a failing key is rejected, not fatal."""
@@ -372,4 +381,4 @@ def gather(
         course_families=course_index,
     )
     progress("hyperplanning", 4, 4)
-    return Gathered(read, g.rejected, g.complete)
+    return Gathered(read, g.rejected, not g.failed, g.failed <= HIDING_KINDS)

@@ -67,8 +67,11 @@ def build_snapshot(
         rejected=(*roster.rejected, *timetable.rejected),
         complete=complete,
         window=window,
+        key_space=f"{base}:",  # keys are never carried across bases (ids.py)
     )
     if snapshot.is_empty:
-        snapshot = Snapshot(rejected=snapshot.rejected, complete=False, window=window)
+        snapshot = Snapshot(
+            rejected=snapshot.rejected, complete=False, window=window, key_space=f"{base}:"
+        )
     warnings = tuple(dict.fromkeys((*roster.warnings, *timetable.warnings)))
     return HpBuild(snapshot, warnings)

@@ -40,6 +40,10 @@ from rollbridge.sources.hyperplanning.writeback import (
 )
 
 ClientFactory = Callable[[HpSettings], HpswClient]
+UNUSABLE = (
+    "part of the Hyperplanning read failed (see the lines above): nothing is written to "
+    "Edusign this run, since records built without it would be wrong; the next run retries"
+)
 
 
 def default_client(settings: HpSettings) -> HpswClient:
@@ -133,6 +137,11 @@ class HyperplanningSource:
         if verdict.severity == "warning":
             extra.append(Rejected("base", verdict.base_id, verdict.message))
         snapshot = build.snapshot
+        if not found.usable:
+            # Records built from a part that failed would be wrong (a group without the
+            # learners that could not be read): plan nothing, say why, retry next run.
+            extra.append(Rejected("read", verdict.base_id, UNUSABLE))
+            snapshot = Snapshot(complete=False, window=window, key_space=snapshot.key_space)
         if extra:
             snapshot = dataclasses.replace(snapshot, rejected=(*snapshot.rejected, *extra))
         return snapshot
