@@ -16,8 +16,11 @@ The emulator runs in its own process, the school is generated in a child process
 With `--source hyperplanning` the large-school figures read the school from the
 Hyperplanning emulator (its own process too, seed 42) instead of files, and add
 `soap_read_seconds` (wall time of one source read alone, WSDL included, before the first
-sync). The emulator has no control to move a séance yet, so `one_change_writes` is null
-there (`one_change_note` says why). The rate figures always use the files source.
+sync) and `nochange_soap_cpu_s` (`…_fresh_process`): the part of each no-change figure
+spent talking SOAP (WSDL, HTTP, XML parsing, the per-entity cache), so
+`nochange_plan_cpu_s − nochange_soap_cpu_s` is rollbridge's own planning.
+`one_change_writes` moves the last séance by an hour through the emulator. The rate
+figures always use the files source.
 
     python benchmarks/sync_bench.py [--source files|hyperplanning] [--large large]
         [--medium medium] [--skip-rate] [--skip-large]
@@ -48,6 +51,7 @@ from rollbridge.engine.down import sync_window
 from rollbridge.logging import configure_logging
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sandbox.hyperplanning.server import HyperplanningSandbox
+from rollbridge.sources.hyperplanning.ids import parse_session_id
 from rollbridge.store import Store
 
 KEY = "bench-key-0001"
@@ -136,30 +140,54 @@ def context(config: TenantConfig, store: Store) -> RunContext:
     )
 
 
-def plan_cpu_seconds(ctx: RunContext) -> float:
-    """CPU seconds of a dry run: read the snapshot, shape, route, load links, plan."""
+class SoapClock:
+    """CPU seconds spent in the Hyperplanning gather (every SOAP call and its parsing):
+    process-wide CPU, so the calls made on worker threads count too."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        from rollbridge.sources.hyperplanning import source as hp_source
+
+        self._module = hp_source
+        self._gather = hp_source.gather
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return self._gather(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - start
+
+        hp_source.gather = timed  # type: ignore[assignment]
+
+
+def plan_cpu_seconds(ctx: RunContext, soap: SoapClock | None = None) -> tuple[float, float]:
+    """CPU seconds of a dry run (read the snapshot, shape, route, load links, plan), and
+    the part of it spent in SOAP."""
+    before = soap.seconds if soap else 0.0
     start = time.process_time()
     report = sync_down(ctx, dry_run=True)
     spent = time.process_time() - start
     planned = sum(sum(a.planned.values()) for a in report.accounts)
     assert planned == 0, report.accounts[0].planned
-    return spent
+    return spent, (soap.seconds - before) if soap else 0.0
 
 
 def _fresh_plan_cpu(config: TenantConfig, db_url: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     configure_logging("warning")
+    soap = SoapClock()
     store = Store.open(db_url, secret_key=None)
-    queue.put(plan_cpu_seconds(context(config, store)))
+    queue.put(plan_cpu_seconds(context(config, store), soap))
     store.close()
 
 
-def fresh_plan_cpu_seconds(config: TenantConfig, db_url: str) -> float:
+def fresh_plan_cpu_seconds(config: TenantConfig, db_url: str) -> tuple[float, float]:
     """The same dry run in a new process, as a scheduled `rollbridge sync` would start."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     child = ctx.Process(target=_fresh_plan_cpu, args=(config, db_url, queue))
     child.start()
-    seconds: float = queue.get(timeout=600)
+    seconds: tuple[float, float] = queue.get(timeout=600)
     child.join()
     return seconds
 
@@ -180,6 +208,20 @@ def move_one_session(sessions_csv: str) -> None:
         writer.writerows(rows)
 
 
+def move_last_seance(hp: HyperplanningSandbox, store: Store) -> None:
+    """Shift the last séance synced by one hour, through the emulator (as a planner would)."""
+    links = store.load_links("bench", "main").values()
+    last = max(
+        (link for link in links if link.kind == "course" and link.start_at is not None),
+        key=lambda link: link.start_at,  # type: ignore[arg-type,return-value]
+    )
+    source_id = last.key.partition(":")[2]
+    ref = parse_session_id(source_id, source_id.split(":", 1)[0])
+    assert ref is not None and ref.week is not None and last.start_at is not None, last.key
+    wall = last.start_at.astimezone(TZ).replace(tzinfo=None)
+    hp.move_seance(ref.course_key, ref.week, wall + timedelta(hours=1))
+
+
 def soap_read_seconds(config: TenantConfig) -> float:
     """Wall time of one source read alone (a fresh source: WSDL, catalogue, séances)."""
     started = time.perf_counter()
@@ -189,7 +231,7 @@ def soap_read_seconds(config: TenantConfig) -> float:
 
 def bench_large(size: str, folder: Path, source: str = "files") -> dict[str, object]:
     extra: dict[str, object] = {}
-    mover: Callable[[], None] | None
+    mover: Callable[[], None]
     with ExitStack() as stack:
         if source == "hyperplanning":
             hp = stack.enter_context(
@@ -201,12 +243,16 @@ def bench_large(size: str, folder: Path, source: str = "files") -> dict[str, obj
                 )
             )
             table = hyperplanning_source(folder, hp)
-            mover = None
             extra["hyperplanning_base"] = hp.base_info()
+            soap: SoapClock | None = SoapClock()
+
+            def mover() -> None:
+                move_last_seance(hp, store)
         else:
             paths = generate(size, folder / "school")
             table = files_source(folder, paths)
             extra["sessions_generated"] = paths.sessions
+            soap = None
 
             def mover() -> None:
                 move_one_session(paths.sessions_csv)
@@ -226,20 +272,17 @@ def bench_large(size: str, folder: Path, source: str = "files") -> dict[str, obj
         initial_writes = sandbox.writes()
         objects = sum(sum(a.applied.values()) for a in report.accounts)
         sandbox.clear_log()
-        cpu = plan_cpu_seconds(ctx)
-        fresh_cpu = fresh_plan_cpu_seconds(config, db_url)
+        cpu, soap_cpu = plan_cpu_seconds(ctx, soap)
+        fresh_cpu, fresh_soap_cpu = fresh_plan_cpu_seconds(config, db_url)
+        if soap is not None:
+            extra["nochange_soap_cpu_s"] = round(soap_cpu, 3)
+            extra["nochange_soap_cpu_s_fresh_process"] = round(fresh_soap_cpu, 3)
         nochange = sync_down(ctx)
         nochange_writes = sandbox.writes()
-        one_change_writes: int | None = None
-        if mover is None:
-            extra["one_change_note"] = (
-                "not measurable yet: the Hyperplanning emulator has no control to move a séance"
-            )
-        else:
-            mover()
-            sandbox.clear_log()
-            sync_down(ctx)
-            one_change_writes = sandbox.writes()
+        mover()
+        sandbox.clear_log()
+        sync_down(ctx)
+        one_change_writes = sandbox.writes()
         duplicates = len(sandbox.duplicate_api_ids(KEY))
     return {
         "size": size,

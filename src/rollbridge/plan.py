@@ -6,6 +6,9 @@ Pure: no I/O. The planner keeps the promises that can be kept from data alone:
 - absent is not deleted: a linked object missing from the read is cancelled only when the
   read was complete and covers it (its window and its key space), or the source said it
   was deleted;
+- a broken read edits nothing: from an incomplete read, changed objects are deferred to
+  the next complete read (a group read without the learners whose rows failed would
+  lose them); new objects are still created;
 - a session that has started (or lies in the past) is never edited or deleted: the
   change becomes a conflict; `protect_signed` does the same for sessions Edusign says
   carry signatures (the engine asks Edusign, then calls it);
@@ -71,6 +74,7 @@ class AccountPlan:
     conflicts: tuple[Conflict, ...] = ()
     unchanged: int = 0
     kept_absent: int = 0  # linked, missing from an incomplete read: left alone
+    deferred: int = 0  # changed, but the read was incomplete: updated by a complete read
 
     def counts(self) -> dict[str, int]:
         """`{"create course": 12, ...}` for reports."""
@@ -131,6 +135,7 @@ def plan_account(
     conflicts: list[Conflict] = []
     unchanged = 0
     kept_absent = 0
+    deferred = 0
     wanted_keys: set[str] = set()
     for kind in EDUSIGN_KINDS:
         for key, want in desired.objects.get(kind, {}).items():
@@ -140,6 +145,8 @@ def plan_account(
                 steps.append(Step("create", kind, key, desired=want))
             elif have.content_hash == want.content_hash:
                 unchanged += 1
+            elif not inputs.read_complete:
+                deferred += 1
             elif kind == "course" and (
                 _started(have.start_at, inputs.now) or _started(want.start_at, inputs.now)
             ):
@@ -175,7 +182,9 @@ def plan_account(
             )
             continue
         steps.append(Step("cancel", have.kind, key, link=have))
-    return AccountPlan(desired.account, tuple(steps), tuple(conflicts), unchanged, kept_absent)
+    return AccountPlan(
+        desired.account, tuple(steps), tuple(conflicts), unchanged, kept_absent, deferred
+    )
 
 
 def courses_to_inspect(plan: AccountPlan) -> list[Step]:

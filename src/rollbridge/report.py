@@ -36,6 +36,7 @@ class AccountReport:
     applied: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
     kept_absent: int = 0
+    deferred: int = 0  # changes not applied because the read was incomplete
     conflicts: list[Problem] = field(default_factory=list)
     failures: list[Problem] = field(default_factory=list)
     adopted: int = 0

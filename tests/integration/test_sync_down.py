@@ -90,6 +90,26 @@ def test_empty_read_deletes_nothing(harness: Harness) -> None:
     assert len(harness.courses()) == 20
 
 
+@pytest.mark.parametrize("broken", ["users.csv", "enrollments.csv"])
+def test_a_file_cut_short_edits_nothing(harness: Harness, broken: str) -> None:
+    """Learners or enrollments read half-way would shrink groups and courses: the changes
+    wait for a complete read."""
+    harness.down()
+    harness.sandbox.clear_log()
+    harness.school.write()
+    path = harness.school.oneroster / broken
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2] + '"unterminated', encoding="utf-8")
+    from rollbridge.engine import sync_down
+
+    report = sync_down(harness.ctx())
+    assert report.read_complete is False
+    assert harness.sandbox.writes() == 0, harness.sandbox.counts()
+    assert report.accounts[0].deferred > 0
+    again = harness.down()  # the export fixed: nothing had changed
+    assert again.status == "ok" and harness.sandbox.writes() == 0
+
+
 def test_signed_session_removed_from_source_is_kept_as_conflict(harness: Harness) -> None:
     harness.down()
     course = harness.course("ses-005a")

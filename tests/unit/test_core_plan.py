@@ -88,6 +88,22 @@ def test_absent_from_an_incomplete_read_is_kept() -> None:
     assert [(s.action, s.key) for s in complete.steps] == [("cancel", "session:s2")]
 
 
+def test_an_incomplete_read_defers_changes_but_creates_new_objects() -> None:
+    snap = small_snapshot()
+    links = applied(plan_account(desired(snap), {}, inputs()), {})
+    renamed = replace(snap.sessions[0], name="Renamed")
+    extra = replace(snap.sessions[1], source_id="s3")
+    changed = replace(snap, sessions=(renamed, snap.sessions[1], extra))
+    plan = plan_account(desired(changed), links, inputs(complete=False))
+    assert [(s.action, s.key) for s in plan.steps] == [("create", "session:s3")]
+    assert plan.deferred == 1
+    complete = plan_account(desired(changed), links, inputs())
+    assert sorted((s.action, s.key) for s in complete.steps) == [
+        ("create", "session:s3"),
+        ("update", "session:s1"),
+    ]
+
+
 def test_links_of_another_key_space_are_never_cancelled() -> None:
     """Last year's Hyperplanning base: a complete read of the new base leaves it alone."""
     snap = small_snapshot()

@@ -74,6 +74,8 @@ def _render_account(report: RunReport, account: object, console: Console) -> Non
         table.add_row("unchanged", str(account.unchanged))
         if account.kept_absent:
             table.add_row("missing from read, kept", str(account.kept_absent))
+        if account.deferred:
+            table.add_row("changes deferred (read incomplete)", str(account.deferred))
         if account.adopted:
             table.add_row("adopted (already in Edusign by e-mail)", str(account.adopted))
         if account.healed:

@@ -181,6 +181,7 @@ def _plan_accounts(
         account_report.planned = plan.counts()
         account_report.unchanged = plan.unchanged
         account_report.kept_absent = plan.kept_absent
+        account_report.deferred = plan.deferred
         account_report.conflicts = [
             Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
         ]
