@@ -532,7 +532,7 @@ def test_run_lock_is_released_when_the_run_raises(store: Store) -> None:
 
 
 def test_expired_run_lock_is_taken_over(store: Store, clock: Clock) -> None:
-    stale = store.run_lock("t1", "down", holder="dead-worker", ttl_s=600)
+    stale = store.run_lock("t1", "down", holder="dead-worker", ttl_s=600, renew_every_s=0)
     stale.__enter__()  # a worker that died without releasing
     clock.now = T0 + timedelta(seconds=599)
     with pytest.raises(StoreError, match="in progress"), store.run_lock("t1", "down", holder="w2"):
@@ -546,6 +546,21 @@ def test_expired_run_lock_is_taken_over(store: Store, clock: Clock) -> None:
             store.run_lock("t1", "down", holder="w3"),
         ):
             pass
+
+
+def test_a_long_run_keeps_its_lock_past_the_expiry(store: Store, clock: Clock) -> None:
+    with store.run_lock("t1", "down", holder="long-run", ttl_s=600, renew_every_s=0.02):
+        for now in (300, 800, 1300):  # seconds into the run; the first expiry is at 600
+            clock.now = T0 + timedelta(seconds=now)
+            time.sleep(0.2)  # a few heartbeats, each pushing the expiry to now + 600
+            clock.now = T0 + timedelta(seconds=now + 400)
+            with (
+                pytest.raises(StoreError, match="held by long-run"),
+                store.run_lock("t1", "down", holder="w2", renew_every_s=0),
+            ):
+                pass
+    with store.run_lock("t1", "down", holder="w3", renew_every_s=0):
+        pass  # released on exit
 
 
 # -- secrets -----------------------------------------------------------------------------
