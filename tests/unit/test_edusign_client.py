@@ -28,7 +28,8 @@ from rollbridge.errors import (
     Transient,
 )
 from rollbridge.targets.edusign import EdusignClient, RetryPolicy, is_archived
-from rollbridge.targets.edusign_reply import id_of, judge, retry_after
+from rollbridge.targets.edusign_objects import id_of
+from rollbridge.targets.edusign_reply import judge, retry_after
 from rollbridge.targets.edusign_shapes import course_windows, merge_course
 from rollbridge.targets.ratelimit import TokenBucket
 

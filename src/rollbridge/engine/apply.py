@@ -24,6 +24,7 @@ from rollbridge.plan import AccountPlan, Step
 from rollbridge.report import AccountReport, Problem, bump
 from rollbridge.shaping import SCALAR_REFS, Desired
 from rollbridge.store import JournalEntry, StepOutcome, Store
+from rollbridge.targets.edusign_objects import id_of, is_archived
 
 from .ports import EdusignPort, EmailKind
 
@@ -66,15 +67,7 @@ class _Result:
 
 
 def _object_id(obj: dict[str, Any]) -> str:
-    return str(obj.get("ID") or obj.get("id") or "")
-
-
-def is_archived(obj: dict[str, Any]) -> bool:
-    """`HIDDEN` is 0/1 on most reads, a list of ids on some (§7.6)."""
-    hidden = obj.get("HIDDEN")
-    if isinstance(hidden, list):
-        return _object_id(obj) in {str(h) for h in hidden}
-    return bool(hidden) and str(hidden) not in ("0", "false", "False")
+    return id_of(obj) or ""
 
 
 class Applier:

@@ -21,7 +21,7 @@ import httpx
 from rollbridge.config import Account
 from rollbridge.errors import BusinessError, ProtocolError
 from rollbridge.targets.edusign_http import ClientStats, EdusignHttp, RetryPolicy
-from rollbridge.targets.edusign_reply import id_of, is_archived
+from rollbridge.targets.edusign_objects import id_of, is_archived
 from rollbridge.targets.edusign_shapes import (
     Obj,
     course_windows,

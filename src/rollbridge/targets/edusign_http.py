@@ -28,7 +28,8 @@ import structlog
 
 from rollbridge.config import Account
 from rollbridge.errors import ProtocolError, RateLimited, Transient
-from rollbridge.targets.edusign_reply import Reply, id_of, judge
+from rollbridge.targets.edusign_objects import id_of
+from rollbridge.targets.edusign_reply import Reply, judge
 from rollbridge.targets.edusign_shapes import Obj, page_signature
 from rollbridge.targets.ratelimit import TokenBucket
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from rollbridge.targets.edusign_reply import id_of
+from rollbridge.targets.edusign_objects import id_of
 
 Obj = dict[str, Any]
 
