@@ -100,8 +100,10 @@ def _resolve_source_password(config: TenantConfig, store: Store) -> TenantConfig
     return config.model_copy(update={"source": source.model_copy(update={"password": secret})})
 
 
-def build_source(config: TenantConfig) -> Source:
-    """The configured planning-system connector."""
+def build_source(config: TenantConfig, *, full_read: bool = False) -> Source:
+    """The configured planning-system connector; `full_read`: Hyperplanning reads every
+    per-entity answer again instead of serving its cache (the files source reads all
+    anyway)."""
     source = config.source
     if not isinstance(source, HyperplanningSettings):
         return FilesSource(source, zone(config.timezone))
@@ -117,6 +119,7 @@ def build_source(config: TenantConfig) -> Source:
         zone(config.timezone),
         school_year=config.school_year,
         tutors=config.options.tutors,
+        full_read=full_read,
     )
 
 

@@ -72,10 +72,11 @@ class Rule(_Strict):
 
     `attrs = {"site" = ["36", "37"]}` takes records whose `site` is 36 or 37. With several
     names, `match = "any"` takes a record matching one of them, `"all"` only one matching
-    each. No attrs at all means everything.
+    each; `"none"` takes the records matching none of them (an exclusion: "every course but
+    self-study"). No attrs at all means everything.
     """
 
-    match: Literal["any", "all"] = "any"
+    match: Literal["any", "all", "none"] = "any"
     attrs: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @property
@@ -89,6 +90,8 @@ class Rule(_Strict):
         hits = (
             any((name, value) in attrs for value in values) for name, values in self.attrs.items()
         )
+        if self.match == "none":
+            return not any(hits)
         return all(hits) if self.match == "all" else any(hits)
 
 
@@ -198,6 +201,17 @@ class HyperplanningSource(_Strict):
     of the genre); `tags_from_families` adds `family:<label>` to `options.tag_attributes`.
     `state_dir` holds `hyperplanning-state.json`: the base seen per school year and the
     absence spans rollbridge wrote (it never removes a span it did not write).
+    `refresh_hours` bounds how stale the per-entity cache (`hyperplanning-cache.json` in
+    `state_dir`, always safe to delete) may be: a course's promotions, TD/options, individual
+    learners, course-family sections and memo, a learner's student-family sections,
+    exemptions and apprenticeship masters, a room's long label are read again after
+    `refresh_hours` (each entry between 75 % and 100 % of it, so a base does not expire at
+    once), at once when the course's séances changed or the families/memo options did, and on
+    `rollbridge sync down --full`; `0` turns the cache off (every run reads everything).
+    Everything else is read every run, never stale: the courses listed, séances, people's
+    names, e-mails and badges, subjects, room names and codes, families and their sections,
+    TD parents and group memberships (a course's learners are the current members of its
+    groups plus its cached individual learners).
     """
 
     kind: Literal["hyperplanning"] = "hyperplanning"
@@ -213,6 +227,7 @@ class HyperplanningSource(_Strict):
     state_dir: Path = Path(".rollbridge")
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     chunk: Annotated[int, Field(ge=1, le=5000)] = 200
+    refresh_hours: Annotated[float, Field(ge=0, le=24 * 366)] = 24.0
 
     @field_validator("password", mode="before")
     @classmethod

@@ -129,6 +129,8 @@ def rule_overlaps(accounts: Sequence[Account]) -> list[str]:
     owners: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for account in accounts:
         for which, rule in (("learners", account.learners), ("sessions", account.sessions)):
+            if rule.match == "none":
+                continue  # two accounts excluding the same value share nothing
             for name, values in rule.attrs.items():
                 for value in values:
                     owners[(which, name, value)].append(account.name)

@@ -113,7 +113,7 @@ def test_course_family_exclusion(h: HpHarness) -> None:
         {
             "name": "main",
             "api_key": KEY_A,
-            "sessions": {"attrs": {"course_family:Modalité:not:Autonomie": ["Autonomie"]}},
+            "sessions": {"match": "none", "attrs": {"course_family:Modalité": ["Autonomie"]}},
         }
     ]
     h.options = {"fallback_instructor_email": "accueil@ecole.test"}
@@ -196,6 +196,7 @@ def test_next_years_base_adopts_people_by_email_and_keeps_last_years_sessions(
 def test_a_failed_part_of_the_read_writes_nothing(h: HpHarness) -> None:
     """Learners not read would shrink every group and course; a room label not read would
     rename sessions: such a read plans nothing, says why, and the next run retries."""
+    h.source = {"refresh_hours": 0}  # every per-entity call made (the cache would serve them)
     assert h.down().status == "ok"
     for operation in ("TousLesEtudiants", "LibelleLongSalle"):
         h.edusign.clear_log()
@@ -223,9 +224,12 @@ def test_wrong_password_is_a_clear_error_without_the_secret(h: HpHarness) -> Non
         source.read(Window(h.now.date(), h.now.date()))
 
 
-def test_check_reports_version_base_and_write_calls(h: HpHarness) -> None:
+def test_check_reports_version_base_write_calls_and_rights(h: HpHarness) -> None:
     results = build_source(h.config()).check()
-    assert [r.status for r in results] == ["ok", "ok", "ok"], results
+    assert [r.status for r in results] == ["ok", "ok", "ok", "ok"], results
+    h.hp.set_read_only(True)
+    refused = build_source(h.config()).check()
+    assert refused[-1].status == "error" and "cannot write" in refused[-1].detail, refused
 
 
 def test_tutors_on_off_and_exemptions_left_out(h: HpHarness) -> None:

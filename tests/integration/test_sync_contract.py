@@ -169,7 +169,8 @@ class HpTenant:
         return sum(1 for _, course, _ in seances if course in gone)
 
     def break_read(self) -> None:
-        self.h.hp.fail("EtudiantsDuCours", times=1_000_000, status=503)
+        # Read every run (group membership is never cached), and every course needs it.
+        self.h.hp.fail("EtudiantsDuTDOption", times=1_000_000, status=503)
 
 
 @pytest.fixture(params=["files", "hyperplanning"])

@@ -44,3 +44,18 @@ def test_overlapping_rules_are_warned_before_reading() -> None:
     )
     learner_overlaps = [o for o in overlaps(both) if o.kind == "learner"]
     assert sorted(o.source_id for o in learner_overlaps) == ["l2", "l4"]
+
+
+def test_a_none_rule_takes_everything_but_the_values_it_names() -> None:
+    from rollbridge.config import Rule
+
+    not_lyon = Rule(match="none", attrs={"org": ("lyon",)})
+    assert not_lyon.matches(frozenset({("org", "paris")}))
+    assert not not_lyon.matches(frozenset({("org", "lyon"), ("org", "paris")}))
+    assert not_lyon.matches(frozenset())
+    snap = small_snapshot()
+    excluded = account("a", {"org": ("lyon",)}).model_copy(update={"learners": not_lyon})
+    learners = [p.source_id for p in route(snap, [excluded])["a"].people if p.role == "learner"]
+    assert sorted(learners) == ["l1", "l3"]
+    twice = rule_overlaps([excluded, excluded.model_copy(update={"name": "b"})])
+    assert twice == []  # excluding the same value in two accounts shares nothing

@@ -408,14 +408,8 @@ def test_course_family_attrs_allow_include_and_exclude_rules() -> None:
 
     assert ("course_family:Modalité", "Autonomie") in sessions[courses[2]].attrs
     assert taken(Rule(attrs={"course_family:Modalité": ("Distanciel",)})) == {5}
-    assert taken(Rule(attrs={"course_family:Modalité:not:Autonomie": ("Autonomie",)})) == {1, 5}
-    exclude_two = Rule(
-        match="all",
-        attrs={
-            "course_family:Modalité:not:Autonomie": ("Autonomie",),
-            "course_family:Modalité:not:Distanciel": ("Distanciel",),
-        },
-    )
+    assert taken(Rule(match="none", attrs={"course_family:Modalité": ("Autonomie",)})) == {1, 5}
+    exclude_two = Rule(match="none", attrs={"course_family:Modalité": ("Autonomie", "Distanciel")})
     assert taken(exclude_two) == {1}
 
 

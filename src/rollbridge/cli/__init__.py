@@ -144,11 +144,19 @@ def plan(
     _guarded(run)
 
 
-def _sync(direction: str, config: Path, as_json: bool, log_level: str) -> None:
+def _sync(
+    direction: str, config: Path, as_json: bool, log_level: str, *, full: bool = False
+) -> None:
     _setup_logging(log_level)
 
     def run() -> int:
-        from rollbridge.bootstrap import build_context, load, open_store
+        from rollbridge.bootstrap import (
+            build_context,
+            build_source,
+            load,
+            open_store,
+            resolve_stored_secrets,
+        )
         from rollbridge.engine import sync_down, sync_up
 
         cfg, paths = load(config)
@@ -156,7 +164,11 @@ def _sync(direction: str, config: Path, as_json: bool, log_level: str) -> None:
         try:
             show = not as_json and sys.stderr.isatty()
             with progress_bar(err, enabled=show) as progress:
-                ctx = build_context(cfg, store, progress=progress)  # type: ignore[arg-type]
+                source = None
+                if full:
+                    cfg = resolve_stored_secrets(cfg, store)
+                    source = build_source(cfg, full_read=True)
+                ctx = build_context(cfg, store, source=source, progress=progress)  # type: ignore[arg-type]
                 report = sync_down(ctx) if direction == "down" else sync_up(ctx)
         finally:
             store.close()
@@ -170,9 +182,23 @@ def sync_down_command(
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
     log_level: LogOption = "warning",
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read everything from the planning system again, ignoring the Hyperplanning "
+            "per-entity cache (and refreshing it); slower. Without it, cached answers up to "
+            "`refresh_hours` old are reused.",
+        ),
+    ] = False,
 ) -> None:
-    """Planning system → Edusign: sessions, learners, instructors, groups, tutors."""
-    _sync("down", config, as_json, log_level)
+    """Planning system → Edusign: sessions, learners, instructors, groups, tutors.
+
+    With Hyperplanning, a course's groups and individual learners, family sections,
+    exemptions, tutors and room long labels are cached up to `refresh_hours` (default 24)
+    and read again sooner when a course's séances change; `--full` reads them all now.
+    """
+    _sync("down", config, as_json, log_level, full=full)
 
 
 @sync_app.command("up")

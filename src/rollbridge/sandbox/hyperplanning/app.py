@@ -38,7 +38,12 @@ from starlette.types import Receive, Scope, Send
 
 from rollbridge.sandbox.hyperplanning.attendance import Attendance
 from rollbridge.sandbox.hyperplanning.base import Base, monday
-from rollbridge.sandbox.hyperplanning.catalog import INTERFACES, OPERATIONS, needs_learner_module
+from rollbridge.sandbox.hyperplanning.catalog import (
+    INTERFACES,
+    OPERATIONS,
+    is_write,
+    needs_learner_module,
+)
 from rollbridge.sandbox.hyperplanning.context import Ctx, Handler
 from rollbridge.sandbox.hyperplanning.controls import CONTROLS, ControlError
 from rollbridge.sandbox.hyperplanning.edits import shift_weeks as shifted
@@ -96,6 +101,7 @@ class HyperplanningApp:
             self.ctx = Ctx(self._open(1, first_day), Attendance(1))
             self.soap_address = soap_address
             self.learner_module = True
+            self.read_only = False
             self.hidden: frozenset[str] = frozenset()
             self.latency_ms = 0.0
             self.log: list[dict[str, Any]] = []
@@ -227,6 +233,8 @@ class HyperplanningApp:
             with self.lock:
                 if not self.learner_module and needs_learner_module(op):
                     raise SoapFault("Le module de gestion des étudiants n'est pas activé")
+                if self.read_only and is_write(op):
+                    raise SoapFault(f"{op.name} : l'utilisateur n'a pas le droit de modifier")
                 value = HANDLERS[op.name](self.ctx, args)
             body, status, message = answer(op, value), 200, None
         except SoapFault as exc:

@@ -261,6 +261,14 @@ def needs_learner_module(op: Operation) -> bool:
     return op.interface in LEARNER_INTERFACES or op.name in _LEARNER_CALLS
 
 
+_WRITE_PREFIXES: Final = ("Ajouter", "Enlever", "Creer", "Modifier")
+
+
+def is_write(op: Operation) -> bool:
+    """Whether the call changes the base (refused for a user without write rights)."""
+    return op.name.startswith(_WRITE_PREFIXES)
+
+
 def operations_of(interface: str) -> tuple[Operation, ...]:
     """The operations of one interface, in table order."""
     return tuple(op for op in OPERATIONS.values() if op.interface == interface)

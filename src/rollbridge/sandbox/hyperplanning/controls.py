@@ -21,9 +21,10 @@ records left alone do not change, and the marks stay:
 - `POST new-base {"first_day"?, "shift_weeks"?}`: a new base (new keys, no marks), its
   timetable and school year moved `shift_weeks` weeks (default 0).
 
-Switches: `PUT hidden-operations {"operations": [...]}` leaves those operations out of the
-WSDL and answers them with a Fault, as an older HPSW version without them would (`[]`
-brings them back; `reset` too).
+Switches: `PUT read-only {"enabled"}` makes the web service user read-only: every write
+call (`Ajouter…`, `Enlever…`, `Creer…`, `Modifier…`) faults. `PUT hidden-operations
+{"operations": [...]}` leaves those operations out of the WSDL and answers them with a
+Fault, as an older HPSW version without them would (`[]` brings them back; `reset` too).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def _info(app: HyperplanningApp) -> dict[str, Any]:
         "first_day": base.first_day.isoformat(),
         "school": layout.school.name,
         "learner_module": app.learner_module,
+        "read_only": app.read_only,
         "latency_ms": app.latency_ms,
         "soap_address": app.soap_address,
         "counts": {
@@ -133,6 +135,11 @@ def _latency(app: HyperplanningApp, body: Any) -> Any:
 
 def _learner_module(app: HyperplanningApp, body: Any) -> Any:
     app.learner_module = bool(_field(body, "enabled", bool))
+    return {"ok": True}
+
+
+def _read_only(app: HyperplanningApp, body: Any) -> Any:
+    app.read_only = bool(_field(body, "enabled", bool))
     return {"ok": True}
 
 
@@ -280,6 +287,7 @@ CONTROLS: dict[tuple[str, str], Control] = {
     ("GET", "counts"): _counts,
     ("PUT", "latency"): _latency,
     ("PUT", "learner-module"): _learner_module,
+    ("PUT", "read-only"): _read_only,
     ("PUT", "soap-address"): _soap_address,
     ("PUT", "hidden-operations"): _hidden_operations,
     ("POST", "new-base"): _new_base,

@@ -156,6 +156,10 @@ class HyperplanningSandbox(SandboxHandle):
         server again with None."""
         self._control("PUT", "soap-address", {"address": address})
 
+    def set_read_only(self, enabled: bool) -> None:
+        """A web service user without write rights: every write call faults."""
+        self._control("PUT", "read-only", {"enabled": enabled})
+
     def hide_operations(self, operations: Sequence[str]) -> None:
         """Serve an HPSW version without `operations`: left out of the WSDL, a Fault if
         called anyway. An empty list brings them all back."""

@@ -5,11 +5,8 @@
   An account's learner filter is then `{"family:<family>": [sections…]}` and tag
   families are `tag_attributes = ["family:<family>"]`.
 - A course gets `("course_family:<family>", <section>)` for each course-family section
-  (genre gfCours) it sits in, and `("course_family:<family>:not:<section>", <section>)`
-  for each section of that family it does not. Including sections is
-  `{"course_family:F": [A, B]}` (match any); excluding them, which the generic rule has no
-  negation for, is `{"course_family:F:not:A": ["A"], "course_family:F:not:B": ["B"]}` with
-  `match = "all"`: a course outside every section of F passes, as "exclude" means.
+  (genre gfCours) it sits in. Including sections is `{"course_family:F": [A, B]}`;
+  excluding them is the same attrs with `match = "none"` on the account's session rule.
 """
 
 from __future__ import annotations
@@ -20,10 +17,10 @@ from rollbridge.model import Attrs
 from rollbridge.sources.hyperplanning.inputs import HpFamilyIndex
 
 
-def learner_family_attrs(
-    section_keys: Iterable[int], index: HpFamilyIndex
+def _family_attrs(
+    name: str, section_keys: Iterable[int], index: HpFamilyIndex
 ) -> tuple[Attrs, tuple[int, ...]]:
-    """A learner's `family:` attributes, and the section keys the index does not know."""
+    """`("<name>:<family>", <section>)` per known section, and the unknown section keys."""
     pairs: set[tuple[str, str]] = set()
     unknown: list[int] = []
     for key in section_keys:
@@ -32,27 +29,19 @@ def learner_family_attrs(
         if section is None or family is None:
             unknown.append(key)
             continue
-        pairs.add((f"family:{family}", section.label))
+        pairs.add((f"{name}:{family}", section.label))
     return frozenset(pairs), tuple(unknown)
+
+
+def learner_family_attrs(
+    section_keys: Iterable[int], index: HpFamilyIndex
+) -> tuple[Attrs, tuple[int, ...]]:
+    """A learner's `family:` attributes, and the section keys the index does not know."""
+    return _family_attrs("family", section_keys, index)
 
 
 def course_family_attrs(
     section_keys: Iterable[int], index: HpFamilyIndex
 ) -> tuple[Attrs, tuple[int, ...]]:
-    """A course's `course_family:` attributes (member and `:not:` ones), and unknown keys."""
-    members: set[int] = set()
-    unknown: list[int] = []
-    for key in section_keys:
-        section = index.sections.get(key)
-        if section is None or section.family_key not in index.families:
-            unknown.append(key)
-        else:
-            members.add(key)
-    pairs: set[tuple[str, str]] = set()
-    for family_key, family in index.families.items():
-        for section in index.sections_of(family_key):
-            if section.key in members:
-                pairs.add((f"course_family:{family}", section.label))
-            else:
-                pairs.add((f"course_family:{family}:not:{section.label}", section.label))
-    return frozenset(pairs), tuple(unknown)
+    """A course's `course_family:` attributes, and the section keys the index does not know."""
+    return _family_attrs("course_family", section_keys, index)

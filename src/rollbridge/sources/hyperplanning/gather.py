@@ -3,12 +3,17 @@
 Courses between two dates, restricted to placed ones, parents skipped (their séances
 repeat their children's); séance details, subjects and people through `…TableauDe…` calls
 in chunks; per-entity calls (a course's learners and groups, family sections, exemptions,
-apprenticeship masters) run a few at a time. A part that fails is reported as a `Rejected`
-and makes the read incomplete; credentials refused stop the read (`AuthError`).
+apprenticeship masters, room long labels) run a few at a time, unless the per-entity cache
+(`cache.py`) may serve them: bulk calls, séance details, families and group memberships are
+read every run, and a course's learners are rebuilt each run as the current members of its
+promotions and TDs plus its cached individual learners. A part that fails is reported as a
+`Rejected` and makes the read incomplete (never served from the cache instead, never
+cached); credentials refused stop the read (`AuthError`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +22,20 @@ from typing import TypeVar
 from rollbridge.errors import AuthError, SourceError
 from rollbridge.model import Rejected, Window
 from rollbridge.sources.base import Progress, no_progress
+from rollbridge.sources.hyperplanning.cache import (
+    COURSES,
+    EXEMPTIONS,
+    ROOMS,
+    SECTIONS,
+    TUTORS,
+    CourseLinks,
+    EntityCache,
+    KindView,
+    TutorRecord,
+    fingerprint,
+    seance_digests,
+    sorted_keys,
+)
 from rollbridge.sources.hyperplanning.client import HpswClient
 from rollbridge.sources.hyperplanning.inputs import (
     HpCourse,
@@ -85,11 +104,34 @@ class Gathered:
     usable: bool = True
 
 
+# Parts whose failure leaves group memberships unknown: courses read then are not cached
+# (their individual learners are the ones beyond those members).
+MEMBERSHIP_KINDS = frozenset({"learner", "group", "td"})
+
+
+@dataclass(slots=True)
+class _Courses:
+    """Courses as read: `learner_keys` are `EtudiantsDuCours` for the ones read this run,
+    the cached individual learners for the others, until `finish_courses` rebuilds them."""
+
+    courses: tuple[HpCourse, ...]
+    fetched: frozenset[int]  # read this run (the others were served by the cache)
+    digests: dict[int, str]  # course → hash of its séances, kept with its entry
+    view: KindView[CourseLinks]
+
+
 class _Gatherer:
-    def __init__(self, client: HpswClient, options: GatherOptions, progress: Progress) -> None:
+    def __init__(
+        self,
+        client: HpswClient,
+        options: GatherOptions,
+        progress: Progress,
+        cache: EntityCache,
+    ) -> None:
         self.client = client
         self.options = options
         self.progress = progress
+        self.cache = cache
         self.rejected: list[Rejected] = []
         self.failed: set[str] = set()
 
@@ -117,6 +159,40 @@ class _Gatherer:
                 else:
                     out[key] = value
         return out
+
+    def cached(
+        self,
+        kind: str,
+        view: KindView[T],
+        keys: Sequence[int],
+        fn: Callable[[int], T],
+        checks: Mapping[int, str] | None = None,
+        *,
+        store: bool = True,
+        prune: bool = True,
+    ) -> tuple[dict[int, T], dict[int, T]]:
+        """`each`, without the keys the cache may serve: (every value found, in key order;
+        the values read now). What was read is stored, unless `store` is False (the caller
+        stores it once complete); with `prune`, `keys` is the whole listing and the cache
+        forgets other keys."""
+        served: dict[int, T] = {}
+        missing: list[int] = []
+        for key in keys:
+            hit = view.get(key, checks.get(key, "") if checks else "")
+            if hit is None:
+                missing.append(key)
+            else:
+                served[key] = hit
+        fetched = self.each(kind, missing, fn)
+        if store:
+            for key, value in fetched.items():
+                view.put(key, value, checks.get(key, "") if checks else "")
+        if prune:
+            view.keep(keys)
+        if not served:
+            return fetched, fetched
+        found = {**served, **fetched}
+        return {k: found[k] for k in keys if k in found}, fetched
 
     def part(self, kind: str, fn: Callable[[], T]) -> T | None:
         """One whole part of the read; on failure None, and the read is incomplete."""
@@ -173,8 +249,15 @@ class _Gatherer:
         return HpFamilyIndex(families, sections)
 
     def courses(
-        self, keys: Sequence[int], seances: Sequence[HpSeance], index: HpFamilyIndex
-    ) -> tuple[HpCourse, ...]:
+        self,
+        keys: Sequence[int],
+        seances: Sequence[HpSeance],
+        index: HpFamilyIndex,
+        *,
+        trusted: bool = True,
+    ) -> _Courses:
+        """The courses with their per-course links; not `trusted` (the listing, séances or
+        families failed): the cache neither serves nor stores courses this read."""
         c = self.client
         subjects = dict(
             zip(
@@ -184,24 +267,97 @@ class _Gatherer:
             )
         )
         types = {s.course_key: s.course_type for s in seances}
+        families = index.families
+        view = self.cache.view(
+            COURSES,
+            fingerprint("memo" if self.options.memo else "", sorted_keys(families)),
+            bypass=not trusted,
+        )
+        checks: dict[int, str] = {}
+        if self.cache.enabled:
+            digests = seance_digests(seances)
+            checks = {k: digests.get(k, "") for k in keys}
 
-        def one(key: int) -> HpCourse:
+        def one(key: int) -> CourseLinks:
             sections: list[int] = []
-            for family in index.families:
+            for family in families:
                 sections.extend(as_keys(c.call(FAMILLES, "RubriquesDuCoursDeFamille", family, key)))
-            return HpCourse(
+            return CourseLinks(
+                promotion_keys=as_keys(c.call(COURS, "PromotionsDuCours", key)),
+                td_keys=as_keys(c.call(COURS, "TDOptionsDuCours", key)),
+                individual_keys=as_keys(c.call(COURS, "EtudiantsDuCours", key)),
+                section_keys=tuple(sections),
+                memo=as_text(c.call(COURS, "MemoCours", key)) if self.options.memo else "",
+            )
+
+        found, fetched = self.cached("course", view, keys, one, checks, store=False)
+        courses = tuple(
+            HpCourse(
                 key=key,
                 subject_key=as_optional_key(subjects.get(key)),
                 course_type=types.get(key, ""),
-                memo=as_text(c.call(COURS, "MemoCours", key)) if self.options.memo else "",
-                promotion_keys=as_keys(c.call(COURS, "PromotionsDuCours", key)),
-                td_keys=as_keys(c.call(COURS, "TDOptionsDuCours", key)),
-                learner_keys=as_keys(c.call(COURS, "EtudiantsDuCours", key)),
-                section_keys=tuple(sections),
+                memo=links.memo,
+                promotion_keys=links.promotion_keys,
+                td_keys=links.td_keys,
+                learner_keys=links.individual_keys,
+                section_keys=links.section_keys,
             )
+            for key, links in found.items()
+        )
+        return _Courses(courses, frozenset(fetched), checks, view)
 
-        found = self.each("course", keys, one)
-        return tuple(found[k] for k in keys if k in found)
+    def finish_courses(
+        self,
+        found: _Courses,
+        learners: Sequence[HpLearner],
+        td_options: Sequence[HpTdOption],
+    ) -> tuple[HpCourse, ...]:
+        """Courses for the pure layer. With the cache on, each course's `learner_keys` are
+        its individual learners then the current members of its promotions and TDs, and
+        the courses read this run are stored with their individual learners (those beyond
+        the members), if the memberships were read whole. Without it, `EtudiantsDuCours`."""
+        if not self.cache.enabled:
+            return found.courses
+        promotion_members: dict[int, list[int]] = {}
+        for learner in learners:
+            for promotion in learner.promotion_keys:
+                promotion_members.setdefault(promotion, []).append(learner.key)
+        td_members = {td.key: td.learner_keys for td in td_options}
+        known = not (self.failed & MEMBERSHIP_KINDS)
+        members_of: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+        out: list[HpCourse] = []
+        for course in found.courses:
+            groups = (course.promotion_keys, course.td_keys)
+            members = members_of.get(groups)
+            if members is None:
+                found_members: list[int] = []
+                for promotion in course.promotion_keys:
+                    found_members.extend(promotion_members.get(promotion, ()))
+                for td in course.td_keys:
+                    found_members.extend(td_members.get(td, ()))
+                members = members_of[groups] = tuple(dict.fromkeys(found_members))
+            individuals = course.learner_keys
+            if course.key in found.fetched:
+                if not known:
+                    out.append(course)  # as read; not cached
+                    continue
+                member_set = set(members)
+                individuals = tuple(k for k in dict.fromkeys(individuals) if k not in member_set)
+                found.view.put(
+                    course.key,
+                    CourseLinks(
+                        course.promotion_keys,
+                        course.td_keys,
+                        individuals,
+                        course.section_keys,
+                        course.memo,
+                    ),
+                    found.digests.get(course.key, ""),
+                )
+            alone = set(individuals)
+            learner_keys = (*individuals, *(k for k in members if k not in alone))
+            out.append(dataclasses.replace(course, learner_keys=learner_keys))
+        return tuple(out)
 
     def learners(self, index: HpFamilyIndex) -> tuple[HpLearner, ...]:
         c = self.client
@@ -221,7 +377,10 @@ class _Gatherer:
                 )
             return tuple(found)
 
-        sections = self.each("learner", keys, sections_of) if index.families else {}
+        sections: dict[int, tuple[int, ...]] = {}
+        if index.families:
+            view = self.cache.view(SECTIONS, sorted_keys(index.families))
+            sections, _ = self.cached("learner", view, keys, sections_of)
         out: list[HpLearner] = []
         for i, key in enumerate(keys):
             if index.families and key not in sections:
@@ -264,7 +423,12 @@ class _Gatherer:
         keys = list(as_keys(c.call(SALLES, "ToutesLesSalles")))
         names = c.parallel(SALLES, "NomsTableauDeSalles", "THpSvcWCleSalle", keys)
         codes = c.parallel(SALLES, "CodesTableauDeSalles", "THpSvcWCleSalle", keys)
-        labels = self.each("room", keys, lambda k: as_text(c.call(SALLES, "LibelleLongSalle", k)))
+        labels, _ = self.cached(
+            "room",
+            self.cache.view(ROOMS),
+            keys,
+            lambda k: as_text(c.call(SALLES, "LibelleLongSalle", k)),
+        )
         return tuple(
             HpRoom(k, as_text(names[i]), as_text(codes[i]), labels.get(k, ""))
             for i, k in enumerate(keys)
@@ -301,40 +465,56 @@ class _Gatherer:
             if k in found
         )
 
-    def exemptions(self, learners: Sequence[HpLearner]) -> tuple[HpExemption, ...]:
+    def exemptions(
+        self, learners: Sequence[HpLearner], *, prune: bool = True
+    ) -> tuple[HpExemption, ...]:
         c = self.client
-        found = self.each(
+        found, _ = self.cached(
             "exemption",
+            self.cache.view(EXEMPTIONS),
             [learner.key for learner in learners],
             lambda k: as_keys(c.call(DISPENSES, "MatieresDispenseesEtudiant", k)),
+            prune=prune,
         )
         return tuple(
             HpExemption(k, subject) for k, subjects in found.items() for subject in subjects
         )
 
-    def tutors(self, learners: Sequence[HpLearner]) -> tuple[HpTutor, ...]:
+    def tutors(self, learners: Sequence[HpLearner], *, prune: bool = True) -> tuple[HpTutor, ...]:
         c = self.client
-        found = self.each(
+
+        def masters_of(key: int) -> tuple[TutorRecord, ...]:
+            return tuple(
+                TutorRecord(
+                    last_name=as_text(raw.get("Nom")),
+                    first_name=as_text(raw.get("Prenom")),
+                    email=as_optional_text(raw.get("EMail")),
+                    phone=as_optional_text(raw.get("Telephone")),
+                    company=as_optional_text(raw.get("Entreprise")),
+                )
+                for raw in c.keys(STAGES, "MaitresDApprentissageEtudiant", key)
+                if isinstance(raw, Mapping)
+            )
+
+        found, _ = self.cached(
             "tutor",
+            self.cache.view(TUTORS),
             [learner.key for learner in learners],
-            lambda k: list(c.keys(STAGES, "MaitresDApprentissageEtudiant", k)),
+            masters_of,
+            prune=prune,
         )
         tutors: dict[str, HpTutor] = {}
         for learner, masters in found.items():
-            for raw in masters:
-                if not isinstance(raw, Mapping):
-                    continue
-                email = as_optional_text(raw.get("EMail"))
-                last, first = as_text(raw.get("Nom")), as_text(raw.get("Prenom"))
-                key = (email or f"{last} {first}").lower()
+            for master in masters:
+                key = (master.email or f"{master.last_name} {master.first_name}").lower()
                 known = tutors.get(key)
                 tutors[key] = HpTutor(
                     key=key,
-                    last_name=last,
-                    first_name=first,
-                    email=email,
-                    phone=as_optional_text(raw.get("Telephone")),
-                    company=as_optional_text(raw.get("Entreprise")),
+                    last_name=master.last_name,
+                    first_name=master.first_name,
+                    email=master.email,
+                    phone=master.phone,
+                    company=master.company,
                     learner_keys=(*(known.learner_keys if known else ()), learner),
                 )
         return tuple(tutors.values())
@@ -345,40 +525,67 @@ def gather(
     window: Window,
     options: GatherOptions | None = None,
     progress: Progress = no_progress,
+    cache: EntityCache | None = None,
 ) -> Gathered:
-    """Everything `build_snapshot` needs for `window`; never raises for one bad record."""
+    """Everything `build_snapshot` needs for `window`; never raises for one bad record.
+    With `cache`, per-entity answers it may serve are not asked again, and what is read is
+    put in it (the caller saves it)."""
     opts = options or GatherOptions()
-    g = _Gatherer(client, opts, progress)
+    cache = cache or EntityCache.disabled()
+    g = _Gatherer(client, opts, progress, cache)
     progress("hyperplanning courses", 0, None)
-    course_keys = g.part("course", lambda: g.course_keys(window)) or []
-    seances = g.part("session", lambda: g.seances(course_keys)) or ()
-    course_index = (
-        g.part("family", lambda: g.families("gfCours", opts.course_families)) or HpFamilyIndex()
-    )
-    student_index = (
-        g.part("family", lambda: g.families("gfEtudiant", opts.student_families)) or HpFamilyIndex()
-    )
+    listed = g.part("course", lambda: g.course_keys(window))
+    course_keys = listed or []
+    seances = g.part("session", lambda: g.seances(course_keys))
+    course_index = g.part("family", lambda: g.families("gfCours", opts.course_families))
+    student_index = g.part("family", lambda: g.families("gfEtudiant", opts.student_families))
     progress("hyperplanning courses", 1, 4)
-    courses = g.part("course", lambda: g.courses(course_keys, seances, course_index)) or ()
+    # The course cache needs the listing (to drop what is gone), the séances (to notice a
+    # change) and the families (sections): without one of them it is left alone.
+    trusted = listed is not None and seances is not None and course_index is not None
+    found = g.part(
+        "course",
+        lambda: g.courses(
+            course_keys, seances or (), course_index or HpFamilyIndex(), trusted=trusted
+        ),
+    )
     progress("hyperplanning people", 2, 4)
-    learners = g.part("learner", lambda: g.learners(student_index)) or ()
+    learned = g.part("learner", lambda: g.learners(student_index or HpFamilyIndex()))
+    learners = learned or ()
     teachers = g.part("instructor", g.teachers) or ()
     progress("hyperplanning groups", 3, 4)
+    rooms = g.part("room", g.rooms) or ()
+    subjects = g.part("subject", g.subjects) or ()
+    promotions = g.part("group", g.promotions) or ()
+    td_options = g.part("group", g.td_options) or ()
+    tutors: tuple[HpTutor, ...] = ()
+    if opts.tutors:
+        tutors = g.part("tutor", lambda: g.tutors(learners, prune=learned is not None)) or ()
+    else:
+        cache.drop(TUTORS)
+    exemptions: tuple[HpExemption, ...] = ()
+    if opts.exemptions:
+        exemptions = (
+            g.part("exemption", lambda: g.exemptions(learners, prune=learned is not None)) or ()
+        )
+    else:
+        cache.drop(EXEMPTIONS)
+    if student_index is not None and not student_index.families:
+        cache.drop(SECTIONS)
+    courses = g.finish_courses(found, learners, td_options) if found is not None else ()
     read = HpRead(
         courses=courses,
-        seances=seances,
+        seances=seances or (),
         learners=learners,
         teachers=teachers,
-        rooms=(g.part("room", g.rooms) or ()),
-        subjects=(g.part("subject", g.subjects) or ()),
-        promotions=(g.part("group", g.promotions) or ()),
-        td_options=(g.part("group", g.td_options) or ()),
-        tutors=(g.part("tutor", lambda: g.tutors(learners)) or ()) if opts.tutors else (),
-        exemptions=(g.part("exemption", lambda: g.exemptions(learners)) or ())
-        if opts.exemptions
-        else (),
-        student_families=student_index,
-        course_families=course_index,
+        rooms=rooms,
+        subjects=subjects,
+        promotions=promotions,
+        td_options=td_options,
+        tutors=tutors,
+        exemptions=exemptions,
+        student_families=student_index or HpFamilyIndex(),
+        course_families=course_index or HpFamilyIndex(),
     )
     progress("hyperplanning", 4, 4)
     return Gathered(read, g.rejected, not g.failed, g.failed <= HIDING_KINDS)

@@ -2,7 +2,9 @@
 
 `read` checks the base (the yearly planning change: a base switched mid-year stops the run
 before any mass deletion), gathers the window (`gather.py`) and builds the snapshot with
-the pure layer. `write_marks` reads each learner's spans over the séance, plans with
+the pure layer. The per-entity answers are kept in `<state_dir>/hyperplanning-cache.json`
+(`cache.py`) for up to `settings.refresh_hours`; `full_read` reads everything again and
+refreshes it. `write_marks` reads each learner's spans over the séance, plans with
 `marks.plan_mark_write` and runs the writes; the spans it wrote are kept in the state file
 (`writeback.HpState`, under `settings.state_dir`). `check` answers for the WSDL, the
 credentials, the base and the write calls.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -22,12 +24,14 @@ from rollbridge.errors import AuthError, RollbridgeError, SourceError
 from rollbridge.model import Mark, Rejected, Snapshot, Window
 from rollbridge.sources.base import Capability, CheckResult, MarkResult, Progress, no_progress
 from rollbridge.sources.hyperplanning.basecheck import BaseVerdict, check_base
+from rollbridge.sources.hyperplanning.cache import EntityCache
 from rollbridge.sources.hyperplanning.client import HpswClient
 from rollbridge.sources.hyperplanning.gather import GatherOptions, gather
 from rollbridge.sources.hyperplanning.ids import base_id, key_of, parse_session_id
 from rollbridge.sources.hyperplanning.inputs import HpSeance
 from rollbridge.sources.hyperplanning.marks import WriteOptions, plan_mark_write
 from rollbridge.sources.hyperplanning.parse import as_flag, as_keys
+from rollbridge.sources.hyperplanning.probe import probe_write_rights
 from rollbridge.sources.hyperplanning.records import BuildOptions, build_snapshot
 from rollbridge.sources.hyperplanning.times import day_fraction_to_minutes, end_of, week_of
 from rollbridge.sources.hyperplanning.writeback import (
@@ -40,10 +44,16 @@ from rollbridge.sources.hyperplanning.writeback import (
 )
 
 ClientFactory = Callable[[HpSettings], HpswClient]
+Clock = Callable[[], datetime]
 UNUSABLE = (
     "part of the Hyperplanning read failed (see the lines above): nothing is written to "
     "Edusign this run, since records built without it would be wrong; the next run retries"
 )
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC: the age of the cache's entries."""
+    return datetime.now(UTC)
 
 
 def default_client(settings: HpSettings) -> HpswClient:
@@ -75,11 +85,15 @@ class HyperplanningSource:
         school_year: SchoolYear | None = None,
         tutors: bool = False,
         client_factory: ClientFactory = default_client,
+        full_read: bool = False,
+        clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
         self.tz = tz
         self.school_year = school_year
         self.tutors = tutors
+        self.full_read = full_read  # every per-entity call again; the cache is refreshed
+        self.clock = clock
         self._client_factory = client_factory
         self._client: HpswClient | None = None
         if settings.left_early_fallback == "absence_span":
@@ -123,7 +137,16 @@ class HyperplanningSource:
             course_families=self.settings.course_families,
             tutors=self.tutors,
         )
-        found = gather(self.client, window, options, progress)
+        cache = EntityCache.load(
+            self.settings.state_dir,
+            verdict.base_id,
+            refresh_hours=self.settings.refresh_hours,
+            now=self.clock(),
+            full=self.full_read,
+        )
+        found = gather(self.client, window, options, progress, cache)
+        cache.save()
+        cache.log_summary()
         build = build_snapshot(
             found.read,
             base=verdict.base_id,
@@ -230,26 +253,27 @@ class HyperplanningSource:
     # ----- check ------------------------------------------------------------------------
 
     def check(self) -> list[CheckResult]:
-        """WSDL and credentials (`Version()`), the base's school year, the write calls."""
+        """WSDL and credentials (`Version()`), the base's school year, the write calls, and
+        the user's write rights (a harmless write: `probe.py`)."""
         try:
             version = self.client.version()
         except RollbridgeError as exc:
             return [CheckResult("hyperplanning", "error", exc.message)]
         results = [CheckResult("hyperplanning", "ok", f"HPSW answered Version(): {version}")]
         try:
-            verdict, _ = self._verdict(HpState.load(self.settings.state_dir))
+            verdict, first = self._verdict(HpState.load(self.settings.state_dir))
             results.append(verdict.as_check())
         except RollbridgeError as exc:
             results.append(CheckResult("hyperplanning base", "error", exc.message))
+            return results
         calls = ("AjouterAbsenceEtudiant", "EnleverAbsenceEtudiant", "CreerRetardEtudiant")
         missing = [c for c in calls if not self.client.has_operation(ABSENCES, c)]
         results.append(
             CheckResult(
                 "hyperplanning write-back",
                 "warning" if missing else "ok",
-                (f"missing calls: {', '.join(missing)}; " if missing else "")
-                + "write rights are not probed (no harmless write exists): they show on the "
-                "first `sync up`",
+                f"missing calls: {', '.join(missing)}" if missing else "every write call exists",
             )
         )
+        results.append(probe_write_rights(self.client, first))
         return results
