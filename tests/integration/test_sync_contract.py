@@ -59,28 +59,35 @@ class Tenant(Protocol):
         ...
 
 
+class _Wrapping:
+    """A tenant adapter: what it does not define comes from the harness it wraps."""
+
+    h: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.h, name)
+
+    @property
+    def hooks(self) -> ApplyHooks | None:
+        hooks: ApplyHooks | None = self.h.hooks
+        return hooks
+
+    @hooks.setter
+    def hooks(self, value: ApplyHooks | None) -> None:
+        self.h.hooks = value
+
+
 @dataclass
-class FilesTenant:
+class FilesTenant(_Wrapping):
     """The files source: OneRoster + sessions CSV written by `TinySchool`."""
 
     h: Harness
     api_key: str = API_KEY
     broken: bool = False
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.h, name)
-
     @property
     def edusign(self) -> EdusignSandbox:
         return self.h.sandbox
-
-    @property
-    def hooks(self) -> ApplyHooks | None:
-        return self.h.hooks
-
-    @hooks.setter
-    def hooks(self, value: ApplyHooks | None) -> None:
-        self.h.hooks = value
 
     def down(self) -> RunReport:
         if self.broken:  # keep the broken files: `Harness.down` would write them again
@@ -117,22 +124,11 @@ class FilesTenant:
 
 
 @dataclass
-class HpTenant:
+class HpTenant(_Wrapping):
     """The Hyperplanning source: the HPSW emulator's small school, edited by its controls."""
 
     h: HpHarness
     api_key: str = KEY_A
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.h, name)
-
-    @property
-    def hooks(self) -> ApplyHooks | None:
-        return self.h.hooks
-
-    @hooks.setter
-    def hooks(self, value: ApplyHooks | None) -> None:
-        self.h.hooks = value
 
     def _future_seances(self) -> list[tuple[str, int, int]]:
         """(session key, course key, HP week) of the sessions read, soonest first."""
