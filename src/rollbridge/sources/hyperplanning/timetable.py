@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rollbridge.model import Rejected, Session, Window
@@ -109,6 +109,7 @@ class _Builder:
         for exemption in read.exemptions:
             self.exemptions[exemption.learner_key].append(exemption)
         self.audiences: dict[int, _Audience] = {}
+        self.utc: dict[datetime, datetime | str] = {}
 
     def build(self) -> HpTimetable:
         sessions = sorted(self._sessions(), key=lambda s: (s.start_at, s.source_id))
@@ -153,7 +154,7 @@ class _Builder:
                 Rejected("session", item.source_id, f"{where} lasts no time", name)
             )
             return None
-        start_at = to_utc(seance.starts_wallclock, self.clock.tz)
+        start_at = self._utc(seance.starts_wallclock)
         if isinstance(start_at, str) and not self._in_window(seance.starts_wallclock.date()):
             return None
         if isinstance(start_at, str):
@@ -163,7 +164,7 @@ class _Builder:
             return None
         if not self.clock.window.covers(start_at):
             return None
-        end_at = to_utc(end_of(seance.starts_wallclock, minutes), self.clock.tz)
+        end_at = self._utc(end_of(seance.starts_wallclock, minutes))
         if isinstance(end_at, str):
             self.rejected.append(
                 Rejected("session", item.source_id, f"{where}: end time {end_at}", name)
@@ -190,6 +191,13 @@ class _Builder:
             room_code=_join(room.code for room in rooms),
             attrs=audience.attrs,
         )
+
+    def _utc(self, wall: datetime) -> datetime | str:
+        """`to_utc`, once per distinct wall-clock time (séances share a few hundred)."""
+        found = self.utc.get(wall)
+        if found is None:
+            found = self.utc[wall] = to_utc(wall, self.clock.tz)
+        return found
 
     def _session_name(self, seance: HpSeance, course: HpCourse) -> str:
         subject_key = _subject_key(seance, course)
@@ -272,13 +280,14 @@ class _Builder:
     def _exempt(
         self, audience: _Audience, subject_key: int | None, seance: HpSeance
     ) -> tuple[str, ...]:
-        if not self.exemptions:
+        concerned = audience.learner_keys & self.exemptions.keys()
+        if not concerned:
             return ()
         day = seance.starts_wallclock.date()
         return tuple(
             sorted(
                 self.learner_ids[key]
-                for key in audience.learner_keys
-                if any(e.covers(subject_key, day) for e in self.exemptions.get(key, ()))
+                for key in concerned
+                if any(e.covers(subject_key, day) for e in self.exemptions[key])
             )
         )
