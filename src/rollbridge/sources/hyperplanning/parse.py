@@ -64,8 +64,11 @@ def as_optional_key(value: object) -> int | None:
 
 def as_keys(value: object) -> tuple[int, ...]:
     """An array of keys, duplicates dropped, order kept."""
-    if type(value) is list and all(type(item) is int and item >= 0 for item in value):
-        return tuple(dict.fromkeys(value))  # the usual answer, 120,000 times a large read
+    items = value
+    if type(items) is dict and len(items) == 1:
+        items = next(iter(items.values()))  # the array wrapper: {"THpSvcWCleSalle": [...]}
+    if type(items) is list and all(type(item) is int and item >= 0 for item in items):
+        return tuple(dict.fromkeys(items))  # the usual answer, 120,000 times a large read
     return tuple(dict.fromkeys(as_key(item) for item in as_items(value)))
 
 
