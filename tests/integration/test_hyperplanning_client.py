@@ -1,17 +1,21 @@
 """`HpswClient`'s lean read path against zeep's, over the HPSW emulator (small school, seed 7,
 a WSDL naming an internal host): every read answers exactly what zeep answers, faults and
 HTTP failures are translated and retried the same, writes still go through zeep; plus the
-codec on crafted answers and the socket HTTP layer on a scripted server (chunked, gzip,
-close-delimited, interim, stale and TLS connections)."""
+codec on crafted answers and the `http.client` HTTP layer on a scripted server (chunked,
+gzip, deflate, close-delimited, interim, cut short, stale, timed out and TLS connections)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import gzip
+import http.client
 import socket
 import ssl
+import struct
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -708,9 +712,13 @@ def test_four_threads_at_once_get_the_right_answers(
                 assert same(found, seances[key])
 
 
-# ----- the socket HTTP layer on a scripted server -----------------------------------------
+# ----- the HTTP layer on a scripted server ------------------------------------------------
 
-Script = Callable[[int, bytes], tuple[bytes, bool]]  # (request number, request) → answer, close
+# (request number, request) → answer, close; an answer in pieces is sent with PAUSE_S between
+# them, `RESET` as the answer closes the connection with a TCP reset.
+Script = Callable[[int, bytes], tuple[bytes | list[bytes], bool]]
+PAUSE_S = 0.2
+RESET = b"<reset>"
 
 
 class ScriptedServer:
@@ -755,7 +763,14 @@ class ScriptedServer:
                 request = head + reader.read(length)
                 self.requests.append(request)
                 answer, close = self.script(len(self.requests), request)
-                conn.sendall(answer)
+                if answer == RESET:
+                    linger = struct.pack("ii", 1, 0)  # close() sends a reset
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    return
+                for i, piece in enumerate([answer] if isinstance(answer, bytes) else answer):
+                    if i:
+                        time.sleep(PAUSE_S)
+                    conn.sendall(piece)
                 if close:
                     return
         except (OSError, ssl.SSLError):
@@ -806,10 +821,13 @@ def test_sized_answers_reuse_one_connection(scripted: Callable[..., ScriptedServ
     assert b'SOAPAction: "a"\r\n' in request and request.endswith(b"Content-Length: 4\r\n\r\n<x/>")
 
 
-def test_chunked_gzip_interim_and_close_delimited_answers(
+def test_chunked_gzip_deflate_interim_and_close_delimited_answers(
     scripted: Callable[..., ScriptedServer],
 ) -> None:
     packed = gzip.compress(b"<gzipped/>") + gzip.compress(b"<more/>")
+    wrapped = zlib.compress(b"<deflated/>")
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    bare = raw.compress(b"<raw/>") + raw.flush()
     answers = {
         1: (
             _ok(
@@ -823,12 +841,40 @@ def test_chunked_gzip_interim_and_close_delimited_answers(
         4: (_ok(b"<until-close/>", version="HTTP/1.0"), True),
         5: (_ok(b"<c/>", "Content-Length: 4", "Connection: close"), True),
         6: (_ok(b"<d/>", "Content-Length: 4"), False),
+        7: (_ok(wrapped, "Content-Encoding: deflate", f"Content-Length: {len(wrapped)}"), False),
+        8: (_ok(bare, "Content-Encoding: Deflate", f"Content-Length: {len(bare)}"), False),
+        9: (_ok(b"<e/>", "Content-Length: 4", "X-Twice: 1", "X-Twice: 2"), False),
     }
     server = scripted(lambda n, r: answers[n])
     poster = _poster(server)
-    got = [_post(poster) for _ in answers]
-    assert got == [b"<a>x</a>x", b"<gzipped/><more/>", b"<b/>", b"<until-close/>", b"<c/>", b"<d/>"]
+    got = [_post(poster) for _ in range(8)]
+    assert got == [
+        b"<a>x</a>x",
+        b"<gzipped/><more/>",
+        b"<b/>",
+        b"<until-close/>",
+        b"<c/>",
+        b"<d/>",
+        b"<deflated/>",
+        b"<raw/>",
+    ]
+    answer = poster.post(f"http://127.0.0.1:{server.port}/", b"", {}, idempotent=True)
+    assert answer.status == 200 and answer.content == b"<e/>"
+    assert answer.headers["X-Twice"] == "1, 2" and answer.media_type == ""
     assert server.connections == 3  # after the close-delimited answer and `Connection: close`
+
+
+def test_an_interim_answer_other_than_100_ends_its_connection(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    """http.client skips 100 Continue only (as requests and urllib3 do): another 1xx is the
+    answer, and its connection, the final answer still unread on it, is not reused."""
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + _ok(b"<a/>", "Content-Length: 4")
+    server = scripted(lambda n, r: (early if n == 1 else _ok(b"<b/>", "Content-Length: 4"), False))
+    poster = _poster(server)
+    first = poster.post(f"http://127.0.0.1:{server.port}/", b"<x/>", {}, idempotent=True)
+    assert first.status == 103 and first.content == b""
+    assert _post(poster) == b"<b/>" and server.connections == 2
 
 
 def test_a_connection_closed_by_the_server_is_replaced(
@@ -839,17 +885,57 @@ def test_a_connection_closed_by_the_server_is_replaced(
     poster = _poster(server)
     assert [_post(poster) for _ in range(3)] == [b"<a/>"] * 3
     assert server.connections == 3
-    # Closed right after reading the second request: a read is sent again once, a write not.
-    dropping = scripted(lambda n, r: (b"" if n == 2 else _ok(b"<a/>", "Content-Length: 4"), n == 2))
+
+
+@pytest.mark.parametrize(
+    "closing", [b"", RESET], ids=["RemoteDisconnected", "ConnectionResetError"]
+)
+def test_a_reused_connection_closed_before_answering_is_replaced_once_for_reads(
+    scripted: Callable[..., ScriptedServer], closing: bytes
+) -> None:
+    """Closed right after reading the second request, quietly or with a reset: a read is sent
+    again once on a new connection, a write not."""
+
+    def script(n: int, request: bytes) -> tuple[bytes, bool]:
+        return (closing if n == 2 else _ok(b"<a/>", "Content-Length: 4")), n == 2
+
+    dropping = scripted(script)
     poster = _poster(dropping)
     assert _post(poster) == b"<a/>" and _post(poster) == b"<a/>"
     assert dropping.connections == 2 and len(dropping.requests) == 3
-    writes = scripted(lambda n, r: (b"" if n == 2 else _ok(b"<a/>", "Content-Length: 4"), n == 2))
+    writes = scripted(script)
     poster = _poster(writes)
     _post(poster, idempotent=False)
     with pytest.raises(HttpFailure) as failed:
         _post(poster, idempotent=False)
     assert failed.value.kind == "ConnectionError" and len(writes.requests) == 2
+
+
+@pytest.mark.parametrize("idempotent", [True, False], ids=["read", "write"])
+def test_a_broken_pipe_on_a_reused_connection_is_replaced_once_for_reads(
+    scripted: Callable[..., ScriptedServer], monkeypatch: pytest.MonkeyPatch, idempotent: bool
+) -> None:
+    server = scripted(lambda n, r: (_ok(b"<a/>", "Content-Length: 4"), False))
+    poster = _poster(server)
+    request = http.client.HTTPConnection.request
+    used: list[http.client.HTTPConnection] = []
+
+    def sending(self: http.client.HTTPConnection, *args: Any, **kwargs: Any) -> None:
+        if used and self is used[0]:  # the first connection, reused
+            raise BrokenPipeError
+        used.append(self)
+        request(self, *args, **kwargs)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "request", sending)
+    assert _post(poster, idempotent=idempotent) == b"<a/>"
+    if idempotent:
+        assert _post(poster) == b"<a/>" and _post(poster) == b"<a/>"
+        assert server.connections == 2 and len(server.requests) == 3
+    else:
+        with pytest.raises(HttpFailure) as failed:
+            _post(poster, idempotent=False)
+        assert failed.value.kind == "ConnectionError"
+        assert server.connections == 1 and len(server.requests) == 1
 
 
 def test_no_answer_in_time_and_no_server_are_failures(
@@ -859,16 +945,65 @@ def test_no_answer_in_time_and_no_server_are_failures(
     with pytest.raises(HttpFailure) as late:
         _post(_poster(silent, timeout_s=0.3))
     assert late.value.kind == "ReadTimeout"
-    cut = scripted(lambda n, r: (_ok(b"<a", "Content-Length: 40"), True))
-    with pytest.raises(HttpFailure) as short:
-        _post(_poster(cut))
-    assert short.value.kind == "ConnectionError"
+    # Cut short (http.client.IncompleteRead), not HTTP, not decodable: failures retried.
+    for answer, kind in [
+        (_ok(b"<a", "Content-Length: 40"), "ConnectionError"),
+        (_ok(b"10\r\n<a", "Transfer-Encoding: chunked"), "ConnectionError"),
+        (b"SMTP ready\r\n\r\n", "ConnectionError"),
+        (_ok(b"<a/>", "Content-Encoding: gzip", "Content-Length: 4"), "ContentDecodingError"),
+    ]:
+        cut = scripted(lambda n, r, answer=answer: (answer, True))
+        with pytest.raises(HttpFailure) as short:
+            _post(_poster(cut))
+        assert short.value.kind == kind, answer
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(HttpFailure) as refused:
         _post(SocketPoster(f"http://127.0.0.1:{port}", timeout_s=1.0))
     assert refused.value.kind == "ConnectionError"
+
+
+def test_the_timeout_is_for_each_read_not_the_whole_answer(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    pieces = [b"HTTP/1.1 200 OK\r\n", b"Content-Length: 8\r\n\r\n", b"<a>", b"1", b"</a>"]
+    slow = scripted(lambda n, r: (pieces, False))
+    poster = _poster(slow, timeout_s=2.5 * PAUSE_S)
+    started = time.perf_counter()
+    assert _post(poster) == b"<a>1</a>"
+    assert time.perf_counter() - started > poster.timeout_s  # every read in time, not all
+
+
+def test_no_tls_handshake_in_time_is_a_connect_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as mute:  # connects, never answers
+        port = mute.getsockname()[1]
+        with pytest.raises(HttpFailure) as late:
+            _post(SocketPoster(f"https://127.0.0.1:{port}", timeout_s=0.3))
+    assert late.value.kind == "ConnectTimeout"
+
+
+def test_no_connection_in_time_is_a_connect_timeout() -> None:
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        waiting: list[socket.socket] = []
+        try:
+            for _ in range(8):  # fill the accept queue: further connections wait
+                waiting.append(socket.socket())
+                waiting[-1].settimeout(0.2)
+                try:
+                    waiting[-1].connect(full.getsockname())
+                except TimeoutError:
+                    break
+            else:
+                pytest.skip("this system accepts every connection at once")
+            with pytest.raises(HttpFailure) as late:
+                _post(SocketPoster(f"http://127.0.0.1:{full.getsockname()[1]}", timeout_s=0.3))
+            assert late.value.kind == "ConnectTimeout"
+        finally:
+            for sock in waiting:
+                sock.close()
 
 
 def test_basic_credentials_are_utf8_verbatim() -> None:
@@ -897,6 +1032,27 @@ def test_tls_verifies_the_certificate(
     with pytest.raises(HttpFailure) as mismatch:
         _post(wrong_name)
     assert mismatch.value.kind == "SSLError"
+
+
+def test_the_lean_path_trusts_requests_ca_bundle(
+    scripted: Callable[..., ScriptedServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server = scripted(lambda n, r: (_ok(b"<tls/>", "Content-Length: 6"), False), server_context)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"https://localhost:{server.port}/hpsw"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    poster, headers = HpswClient(url, "u", SecretStr("p"))._poster()
+    assert isinstance(poster, SocketPoster) and _post(poster) == b"<tls/>"
+    assert headers["Accept-Encoding"] == "gzip, deflate"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # requests' own bundle does not know it
+    poster, _ = HpswClient(url, "u", SecretStr("p"))._poster()
+    with pytest.raises(HttpFailure) as refused:
+        _post(poster)
+    assert refused.value.kind == "SSLError"
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
