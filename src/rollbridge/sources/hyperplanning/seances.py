@@ -55,10 +55,11 @@ def identify_seances(
     out: list[IdentifiedSeance] = []
     warnings: list[str] = []
     for (course_key, week), starts in by_week.items():
-        group = sorted(starts.values(), key=lambda s: s.starts_wallclock)
-        if len(group) == 1:
-            out.append(IdentifiedSeance(session_id(base, course_key, week), week, group[0]))
+        if len(starts) == 1:  # the rule: one séance per course and week
+            (only,) = starts.values()
+            out.append(IdentifiedSeance(session_id(base, course_key, week), week, only))
             continue
+        group = sorted(starts.values(), key=lambda s: s.starts_wallclock)
         listed = ", ".join(f"{s.starts_wallclock:%Y-%m-%d %H:%M}" for s in group)
         warnings.append(
             f"course {course_key} has {len(group)} séances in HP week {week} ({listed}): "

@@ -110,6 +110,10 @@ class _Builder:
             self.exemptions[exemption.learner_key].append(exemption)
         self.audiences: dict[int, _Audience] = {}
         self.utc: dict[datetime, datetime | str] = {}
+        self.names: dict[tuple[int, int | None, str], str] = {}
+        self.room_labels: dict[tuple[int, ...], tuple[str | None, str | None]] = {}
+        self.exempt_fixed: dict[tuple[int, int | None], tuple[str, ...]] = {}
+        self.exempt_dated: dict[tuple[int, int | None], list[tuple[str, list[HpExemption]]]] = {}
 
     def build(self) -> HpTimetable:
         sessions = sorted(self._sessions(), key=lambda s: (s.start_at, s.source_id))
@@ -142,16 +146,20 @@ class _Builder:
 
     def _session(self, item: IdentifiedSeance, course: HpCourse) -> Session | None:
         seance = item.seance
-        name = self._session_name(seance, course)
-        where = f"{name} (course {course.key}) on {seance.starts_wallclock:%Y-%m-%d %H:%M}"
+        subject_key = _subject_key(seance, course)
+        name = self._session_name(seance, course, subject_key)
+
+        def where() -> str:  # only when something is wrong: formatting 60,000 dates costs
+            return f"{name} (course {course.key}) on {seance.starts_wallclock:%Y-%m-%d %H:%M}"
+
         try:
             minutes = day_fraction_to_minutes(seance.duration_days)
         except ValueError as exc:
-            self.rejected.append(Rejected("session", item.source_id, f"{where}: {exc}", name))
+            self.rejected.append(Rejected("session", item.source_id, f"{where()}: {exc}", name))
             return None
         if minutes <= 0:
             self.rejected.append(
-                Rejected("session", item.source_id, f"{where} lasts no time", name)
+                Rejected("session", item.source_id, f"{where()} lasts no time", name)
             )
             return None
         start_at = self._utc(seance.starts_wallclock)
@@ -159,7 +167,7 @@ class _Builder:
             return None
         if isinstance(start_at, str):
             self.rejected.append(
-                Rejected("session", item.source_id, f"{where}: start time {start_at}", name)
+                Rejected("session", item.source_id, f"{where()}: start time {start_at}", name)
             )
             return None
         if not self.clock.window.covers(start_at):
@@ -167,17 +175,11 @@ class _Builder:
         end_at = self._utc(end_of(seance.starts_wallclock, minutes))
         if isinstance(end_at, str):
             self.rejected.append(
-                Rejected("session", item.source_id, f"{where}: end time {end_at}", name)
+                Rejected("session", item.source_id, f"{where()}: end time {end_at}", name)
             )
             return None
         audience = self._audience(course)
-        rooms = [self.rooms[key] for key in seance.room_keys if key in self.rooms]
-        for key in seance.room_keys:
-            if key not in self.rooms:
-                self.warnings.append(
-                    f"{name} (course {course.key}) is in room {key}, which Hyperplanning "
-                    "did not list"
-                )
+        room_name, room_code = self._rooms(seance.room_keys, name, course)
         return Session(
             source_id=item.source_id,
             name=name,
@@ -186,11 +188,31 @@ class _Builder:
             instructor_ids=self._instructors(seance.teacher_keys or course.teacher_keys, course),
             group_ids=audience.group_ids,
             learner_ids=audience.learner_ids,
-            exempt_learner_ids=self._exempt(audience, _subject_key(seance, course), seance),
-            room_name=_join(room.name or room.long_label for room in rooms),
-            room_code=_join(room.code for room in rooms),
+            exempt_learner_ids=self._exempt(course.key, audience, subject_key, seance),
+            room_name=room_name,
+            room_code=room_code,
             attrs=audience.attrs,
         )
+
+    def _rooms(
+        self, keys: tuple[int, ...], name: str, course: HpCourse
+    ) -> tuple[str | None, str | None]:
+        """(names, codes) of a séance's rooms, once per set of rooms."""
+        found = self.room_labels.get(keys)
+        if found is not None:
+            return found
+        rooms = [self.rooms[key] for key in keys if key in self.rooms]
+        for key in keys:
+            if key not in self.rooms:
+                self.warnings.append(
+                    f"{name} (course {course.key}) is in room {key}, which Hyperplanning "
+                    "did not list"
+                )
+        found = self.room_labels[keys] = (
+            _join(room.name or room.long_label for room in rooms),
+            _join(room.code for room in rooms),
+        )
+        return found
 
     def _utc(self, wall: datetime) -> datetime | str:
         """`to_utc`, once per distinct wall-clock time (séances share a few hundred)."""
@@ -199,10 +221,16 @@ class _Builder:
             found = self.utc[wall] = to_utc(wall, self.clock.tz)
         return found
 
-    def _session_name(self, seance: HpSeance, course: HpCourse) -> str:
-        subject_key = _subject_key(seance, course)
-        subject = self.subjects.get(subject_key, "") if subject_key is not None else ""
+    def _session_name(self, seance: HpSeance, course: HpCourse, subject_key: int | None) -> str:
         course_type = seance.course_type or course.course_type
+        memo_key = (course.key, subject_key, course_type)
+        found = self.names.get(memo_key)
+        if found is None:
+            found = self.names[memo_key] = self._compose_name(course, subject_key, course_type)
+        return found
+
+    def _compose_name(self, course: HpCourse, subject_key: int | None, course_type: str) -> str:
+        subject = self.subjects.get(subject_key, "") if subject_key is not None else ""
         memo = course.memo.strip()
         parts = [subject.strip()]
         if self.naming.with_course_type:
@@ -278,16 +306,26 @@ class _Builder:
         return audience
 
     def _exempt(
-        self, audience: _Audience, subject_key: int | None, seance: HpSeance
+        self, course_key: int, audience: _Audience, subject_key: int | None, seance: HpSeance
     ) -> tuple[str, ...]:
-        concerned = audience.learner_keys & self.exemptions.keys()
-        if not concerned:
-            return ()
+        """Learners of the séance exempted from its subject (or everything) that day; worked
+        out once per (course, subject) unless an exemption has a period."""
+        memo_key = (course_key, subject_key)
+        fixed = self.exempt_fixed.get(memo_key)
+        if fixed is not None:
+            return fixed
+        dated = self.exempt_dated.get(memo_key)
+        if dated is None:
+            dated = []
+            for key in audience.learner_keys & self.exemptions.keys():
+                relevant = [e for e in self.exemptions[key] if e.subject_key in (None, subject_key)]
+                if relevant:
+                    dated.append((self.learner_ids[key], relevant))
+            if all(e.start_on is None and e.end_on is None for _, es in dated for e in es):
+                fixed = self.exempt_fixed[memo_key] = tuple(sorted(sid for sid, _ in dated))
+                return fixed
+            self.exempt_dated[memo_key] = dated
         day = seance.starts_wallclock.date()
         return tuple(
-            sorted(
-                self.learner_ids[key]
-                for key in concerned
-                if any(e.covers(subject_key, day) for e in self.exemptions[key])
-            )
+            sorted(sid for sid, es in dated if any(e.covers(subject_key, day) for e in es))
         )
