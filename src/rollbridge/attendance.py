@@ -27,6 +27,7 @@ class CourseSheet:
     end_at: datetime
     locked: bool
     entries: tuple[Mapping[str, object], ...]
+    label: str = ""  # the course's name and local start, for reports
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,8 @@ def test_left_early_is_reported_not_written_by_default(h: HpHarness) -> None:
     report = h.up()
     assert any("early departure of 30 min" in reason for reason in not_written(report))
     assert h.hp.writes() == []
+    labels = {p.label for a in report.accounts for p in a.not_written}
+    assert labels == {f"{course['NAME']} {wall(course['START']):%Y-%m-%d %H:%M}"}
     assert h.up().accounts[0].marks_changed == 0  # reported once, not retried every run
 
 

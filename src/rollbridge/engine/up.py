@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rollbridge.attendance import (
     CourseSheet,
@@ -17,6 +18,7 @@ from rollbridge.identity import Link
 from rollbridge.model import Mark
 from rollbridge.report import AccountReport, Problem, RunReport, bump
 from rollbridge.sources.base import Capability
+from rollbridge.timeconv import parse_instant, utc_to_local, zone
 
 from .context import RunContext
 from .ports import EdusignPort
@@ -59,7 +61,17 @@ def _ended_courses(links: dict[str, Link], now: datetime, ctx: RunContext) -> li
     ]
 
 
-def _sheets(client: EdusignPort, courses: list[Link]) -> list[CourseSheet]:
+def _label(course: dict[str, Any], tz: ZoneInfo) -> str:
+    """ "Anglais 2026-10-19 08:30": the course's name and local start, for reports."""
+    name = str(course.get("NAME") or "").strip()
+    try:
+        start = utc_to_local(parse_instant(str(course.get("START"))), tz)
+    except ValueError:
+        return name
+    return f"{name} {start:%Y-%m-%d %H:%M}".strip()
+
+
+def _sheets(client: EdusignPort, courses: list[Link], tz: ZoneInfo) -> list[CourseSheet]:
     by_id = {link.edusign_id: link for link in courses}
     raw: list[dict[str, Any]] = []
     if len(courses) <= LIST_THRESHOLD:
@@ -85,6 +97,7 @@ def _sheets(client: EdusignPort, courses: list[Link]) -> list[CourseSheet]:
                 entries=tuple(e for e in entries if isinstance(e, dict))
                 if isinstance(entries, list)
                 else (),
+                label=_label(course, tz),
             )
         )
     return sheets
@@ -102,7 +115,8 @@ def _sync_account(
     learner_key_of = {
         link.edusign_id: link.key for link in links.values() if link.kind == "student"
     }
-    sheets = _sheets(client, _ended_courses(links, now, ctx))
+    sheets = _sheets(client, _ended_courses(links, now, ctx), zone(ctx.config.timezone))
+    labels = {sheet.session_key: sheet.label for sheet in sheets}
     marks, unread, pending = marks_from_sheets(
         sheets,
         learner_key_of,
@@ -115,7 +129,12 @@ def _sync_account(
         bump(report.marks_by_status, mark.status + (" (justified)" if mark.justified else ""))
     for item in unread:
         report.not_written.append(
-            Problem("mark", f"{item.session_key}/{item.student_id}", item.reason)
+            Problem(
+                "mark",
+                f"{item.session_key}/{item.student_id}",
+                item.reason,
+                labels.get(item.session_key, ""),
+            )
         )
     stored = {
         key: value.content_hash for key, value in ctx.store.load_marks(tenant, account).items()
@@ -130,7 +149,12 @@ def _sync_account(
         to_write.append(fitted)
         for what in lost:
             report.not_written.append(
-                Problem("mark", f"{session_key}/{learner_key}", f"not written: {what}")
+                Problem(
+                    "mark",
+                    f"{session_key}/{learner_key}",
+                    f"not written: {what}",
+                    labels.get(session_key, ""),
+                )
             )
     results = ctx.source.write_marks(to_write)
     saved: list[tuple[str, str, str, dict[str, object]]] = []
@@ -140,7 +164,12 @@ def _sync_account(
             saved.append((session_key, learner_key, mark_hash(original), mark_payload(original)))
         else:
             report.not_written.append(
-                Problem("mark", f"{session_key}/{learner_key}", result.reason or "refused")
+                Problem(
+                    "mark",
+                    f"{session_key}/{learner_key}",
+                    result.reason or "refused",
+                    labels.get(session_key, ""),
+                )
             )
     report.marks_written = len(saved)
     if saved:
