@@ -35,7 +35,9 @@ MODULE = "rollbridge.sandbox.edusign_server"
 
 
 class EdusignSandbox(SandboxHandle):
-    """A running Edusign emulator and its test controls (each one HTTP call)."""
+    """A running Edusign emulator and its test controls (each one HTTP call). `log()`
+    entries are `{method, template, path, status}`; `counts()` is per method and route
+    template, e.g. `{"POST /v1/course": 3}`."""
 
     @classmethod
     def start_in_thread(
@@ -85,23 +87,9 @@ class EdusignSandbox(SandboxHandle):
         """Back to just started: starting keys only (empty), no log, faults or limits."""
         self._control("POST", "reset")
 
-    def log(self) -> list[dict[str, Any]]:
-        """Every /v1 request so far: `{method, template, path, status}`."""
-        entries: list[dict[str, Any]] = self._control("GET", "log")["entries"]
-        return entries
-
-    def counts(self) -> dict[str, int]:
-        """Requests per method and route template, e.g. `{"POST /v1/course": 3}`."""
-        counts: dict[str, int] = self._control("GET", "counts")["counts"]
-        return counts
-
     def writes(self) -> int:
         """How many POST, PATCH, PUT and DELETE requests reached /v1."""
         return int(self._control("GET", "counts")["writes"])
-
-    def clear_log(self) -> None:
-        """Forget the requests logged so far."""
-        self._control("DELETE", "log")
 
     def fault(
         self,

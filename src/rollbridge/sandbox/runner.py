@@ -177,3 +177,19 @@ class SandboxHandle:
                 f"{response.text}"
             )
         return response.json()
+
+    # ----- the call log, the same controls on every emulator ----------------------------
+
+    def log(self) -> list[dict[str, Any]]:
+        """Every request the emulator served so far, oldest first (shape: its `log`)."""
+        entries: list[dict[str, Any]] = self._control("GET", "log")["entries"]
+        return entries
+
+    def counts(self) -> dict[str, int]:
+        """Requests so far per operation (Hyperplanning) or per method and route (Edusign)."""
+        counts: dict[str, int] = self._control("GET", "counts")["counts"]
+        return counts
+
+    def clear_log(self) -> None:
+        """Forget the requests logged so far."""
+        self._control("DELETE", "log")

@@ -38,7 +38,9 @@ DEFAULT_YEAR_START = date(2026, 9, 1)
 
 
 class HyperplanningSandbox(SandboxHandle):
-    """A running HPSW emulator and its test controls (each one HTTP call)."""
+    """A running HPSW emulator and its test controls (each one HTTP call). `log()` entries
+    are `{kind, where, operation, status, fault, ms}` (WSDL and SOAP requests); `counts()`
+    is SOAP calls per operation, faults included."""
 
     def __init__(
         self, url: str, runner: Runner, *, username: str, password: str, prefix: str = "/hpsw"
@@ -227,22 +229,6 @@ class HyperplanningSandbox(SandboxHandle):
     def clear_faults(self) -> None:
         """Take back every failure still waiting."""
         self._control("DELETE", "faults")
-
-    # ----- call log ---------------------------------------------------------------------
-
-    def log(self) -> list[dict[str, Any]]:
-        """Every WSDL and SOAP request: `{kind, where, operation, status, fault, ms}`."""
-        entries: list[dict[str, Any]] = self._control("GET", "log")["entries"]
-        return entries
-
-    def counts(self) -> dict[str, int]:
-        """SOAP calls per operation (faults included)."""
-        counts: dict[str, int] = self._control("GET", "counts")["counts"]
-        return counts
-
-    def clear_log(self) -> None:
-        """Forget the requests logged so far."""
-        self._control("DELETE", "log")
 
     # ----- marks and probes -------------------------------------------------------------
 

@@ -313,50 +313,45 @@ class _Gatherer:
         td_options: Sequence[HpTdOption],
     ) -> tuple[HpCourse, ...]:
         """Courses for the pure layer. With the cache on, each course's `learner_keys` are
-        its individual learners then the current members of its promotions and TDs, and
-        the courses read this run are stored with their individual learners (those beyond
-        the members), if the memberships were read whole. Without it, `EtudiantsDuCours`."""
+        its individual learners: the pure layer adds the current members of its promotions
+        and TDs (`timetable._audience`), so group membership is never stale. The courses
+        read this run are stored with the learners `EtudiantsDuCours` gave beyond those
+        members, if the memberships were read whole. Without the cache, `EtudiantsDuCours`."""
         if not self.cache.enabled:
             return found.courses
-        promotion_members: dict[int, list[int]] = {}
-        for learner in learners:
-            for promotion in learner.promotion_keys:
-                promotion_members.setdefault(promotion, []).append(learner.key)
-        td_members = {td.key: td.learner_keys for td in td_options}
         known = not (self.failed & MEMBERSHIP_KINDS)
-        members_of: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+        promotion_members: dict[int, set[int]] = {}
+        if found.fetched and known:
+            for learner in learners:
+                for promotion in learner.promotion_keys:
+                    promotion_members.setdefault(promotion, set()).add(learner.key)
+        td_members = {td.key: td.learner_keys for td in td_options}
         out: list[HpCourse] = []
         for course in found.courses:
-            groups = (course.promotion_keys, course.td_keys)
-            members = members_of.get(groups)
-            if members is None:
-                found_members: list[int] = []
-                for promotion in course.promotion_keys:
-                    found_members.extend(promotion_members.get(promotion, ()))
-                for td in course.td_keys:
-                    found_members.extend(td_members.get(td, ()))
-                members = members_of[groups] = tuple(dict.fromkeys(found_members))
-            individuals = course.learner_keys
-            if course.key in found.fetched:
-                if not known:
-                    out.append(course)  # as read; not cached
-                    continue
-                member_set = set(members)
-                individuals = tuple(k for k in dict.fromkeys(individuals) if k not in member_set)
-                found.view.put(
-                    course.key,
-                    CourseLinks(
-                        course.promotion_keys,
-                        course.td_keys,
-                        individuals,
-                        course.section_keys,
-                        course.memo,
-                    ),
-                    found.digests.get(course.key, ""),
-                )
-            alone = set(individuals)
-            learner_keys = (*individuals, *(k for k in members if k not in alone))
-            out.append(dataclasses.replace(course, learner_keys=learner_keys))
+            if course.key not in found.fetched:
+                out.append(course)  # served: its individual learners already
+                continue
+            if not known:
+                out.append(course)  # as read; not cached
+                continue
+            members: set[int] = set()
+            for promotion in course.promotion_keys:
+                members |= promotion_members.get(promotion, set())
+            for td in course.td_keys:
+                members.update(td_members.get(td, ()))
+            individuals = tuple(k for k in dict.fromkeys(course.learner_keys) if k not in members)
+            found.view.put(
+                course.key,
+                CourseLinks(
+                    course.promotion_keys,
+                    course.td_keys,
+                    individuals,
+                    course.section_keys,
+                    course.memo,
+                ),
+                found.digests.get(course.key, ""),
+            )
+            out.append(dataclasses.replace(course, learner_keys=individuals))
         return tuple(out)
 
     def learners(self, index: HpFamilyIndex) -> tuple[HpLearner, ...]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -65,6 +66,35 @@ def default_client(settings: HpSettings) -> HpswClient:
         timeout_s=settings.timeout_s,
         chunk=settings.chunk,
     )
+
+
+@dataclass(slots=True)
+class _Lookups:
+    """What one `write_marks` asks HPSW once per course or learner, not once per mark."""
+
+    client: HpswClient
+    _seances: dict[int, tuple[HpSeance, ...]] = field(default_factory=dict)
+    _exempted: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    _compulsory: dict[int, bool] = field(default_factory=dict)
+
+    def seances(self, course: int) -> tuple[HpSeance, ...]:
+        if course not in self._seances:
+            self._seances[course] = seances_of_course(self.client, course)
+        return self._seances[course]
+
+    def exempted_subjects(self, learner: int) -> tuple[int, ...]:
+        if learner not in self._exempted:
+            self._exempted[learner] = as_keys(
+                self.client.call("PortDispenses", "MatieresDispenseesEtudiant", learner)
+            )
+        return self._exempted[learner]
+
+    def compulsory(self, course: int) -> bool:
+        if course not in self._compulsory:
+            self._compulsory[course] = as_flag(
+                self.client.call(ABSENCES, "PresenceObligatoireCours", course)
+            )
+        return self._compulsory[course]
 
 
 class HyperplanningSource:
@@ -180,12 +210,12 @@ class HyperplanningSource:
             late_fallback=self.settings.late_fallback,
             left_early_fallback=self.settings.left_early_fallback,
         )
-        seances: dict[int, tuple[HpSeance, ...]] = {}
+        lookups = _Lookups(self.client)
         results: list[MarkResult] = []
         try:
             for mark in marks:
                 results.append(
-                    self._write_one(mark, verdict.base_id, first, options, seances, state)
+                    self._write_one(mark, verdict.base_id, first, options, lookups, state)
                 )
         finally:
             state.save()
@@ -197,7 +227,7 @@ class HyperplanningSource:
         base: str,
         first: date,
         options: WriteOptions,
-        seances: dict[int, tuple[HpSeance, ...]],
+        lookups: _Lookups,
         state: HpState,
     ) -> MarkResult:
         ref = parse_session_id(mark.session_id, base)
@@ -206,12 +236,10 @@ class HyperplanningSource:
             return MarkResult(mark, False, "not a session or learner of the current base")
         client = self.client
         try:
-            if ref.course_key not in seances:
-                seances[ref.course_key] = seances_of_course(client, ref.course_key)
             seance = next(
                 (
                     s
-                    for s in seances[ref.course_key]
+                    for s in lookups.seances(ref.course_key)
                     if (ref.start_wall is not None and s.starts_wallclock == ref.start_wall)
                     or (
                         ref.week is not None
@@ -224,10 +252,6 @@ class HyperplanningSource:
                 return MarkResult(mark, False, "the séance is no longer in Hyperplanning")
             start = seance.starts_wallclock
             end = end_of(start, day_fraction_to_minutes(seance.duration_days))
-            exempt_subjects = as_keys(
-                client.call("PortDispenses", "MatieresDispenseesEtudiant", learner)
-            )
-            compulsory = as_flag(client.call(ABSENCES, "PresenceObligatoireCours", ref.course_key))
             own_key = f"{mark.session_id}|{mark.learner_id}"
             plan = plan_mark_write(
                 mark,
@@ -238,8 +262,8 @@ class HyperplanningSource:
                 lateness=lateness_of(client, learner, start, end),
                 own=state.own.get(own_key, ()),
                 options=options,
-                exempt=seance.subject_key in exempt_subjects,
-                compulsory=compulsory,
+                exempt=seance.subject_key in lookups.exempted_subjects(learner),
+                compulsory=lookups.compulsory(ref.course_key),
             )
             for op in plan.ops:
                 run_op(client, op)
