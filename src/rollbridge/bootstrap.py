@@ -150,12 +150,14 @@ def build_context(
     source: Source | None = None,
     hooks: ApplyHooks | None = None,
     progress: Progress = no_progress,
+    full_read: bool = False,
 ) -> RunContext:
-    """Compose a run from a validated config and an open store."""
+    """Compose a run from a validated config and an open store; `full_read` makes the
+    source read everything again (see `build_source`)."""
     config = resolve_stored_secrets(config, store)
     return RunContext(
         config=config,
-        source=source or build_source(config),
+        source=source or build_source(config, full_read=full_read),
         store=store,
         client_for=client_factory(config),
         clock=utc_now,

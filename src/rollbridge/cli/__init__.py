@@ -150,13 +150,7 @@ def _sync(
     _setup_logging(log_level)
 
     def run() -> int:
-        from rollbridge.bootstrap import (
-            build_context,
-            build_source,
-            load,
-            open_store,
-            resolve_stored_secrets,
-        )
+        from rollbridge.bootstrap import build_context, load, open_store
         from rollbridge.engine import sync_down, sync_up
 
         cfg, paths = load(config)
@@ -164,11 +158,7 @@ def _sync(
         try:
             show = not as_json and sys.stderr.isatty()
             with progress_bar(err, enabled=show) as progress:
-                source = None
-                if full:
-                    cfg = resolve_stored_secrets(cfg, store)
-                    source = build_source(cfg, full_read=True)
-                ctx = build_context(cfg, store, source=source, progress=progress)  # type: ignore[arg-type]
+                ctx = build_context(cfg, store, progress=progress, full_read=full)  # type: ignore[arg-type]
                 report = sync_down(ctx) if direction == "down" else sync_up(ctx)
         finally:
             store.close()
