@@ -153,7 +153,8 @@ def build_context(
     full_read: bool = False,
 ) -> RunContext:
     """Compose a run from a validated config and an open store; `full_read` makes the
-    source read everything again (see `build_source`)."""
+    source read everything again (see `build_source`) and the engine build every session
+    batch (`engine/batches.py`)."""
     config = resolve_stored_secrets(config, store)
     return RunContext(
         config=config,
@@ -163,6 +164,7 @@ def build_context(
         clock=utc_now,
         hooks=hooks or NoHooks(),
         progress=progress,
+        rebuild_all=full_read,
     )
 
 

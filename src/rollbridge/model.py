@@ -12,8 +12,8 @@ them into tags (`shaping.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Literal, get_args
 
@@ -178,6 +178,33 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchContent:
+    """What one `SessionBatch` builds: its sessions, and what it could not use."""
+
+    sessions: tuple[Session, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBatch:
+    """Sessions a source builds on demand, with a fingerprint of everything they come from.
+
+    A source whose sessions are costly to build (a large Hyperplanning base: 60,000
+    séances to decode and convert) hands them over in batches. The engine builds only the
+    batches whose fingerprint differs from the one it recorded the last time it brought
+    every session of that batch in sync (`engine/batches.py`); for the others it knows the
+    sessions are exactly what Edusign already holds. So the fingerprint must cover every
+    input of `build` (raw answers, the records they refer to, options, the window): an
+    input left out would be a change missed. `batch_id` is stable from run to run; the
+    batches of one read hold disjoint sessions.
+    """
+
+    batch_id: str
+    fingerprint: str
+    build: Callable[[], BatchContent]
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a source read returned: records plus what was rejected.
 
@@ -200,10 +227,26 @@ class Snapshot:
     # source whose keys are scoped (a Hyperplanning base, one school year) sets it so that
     # records of another key space (last year's base) are left alone, never cancelled.
     key_space: str | None = None
+    # Sessions not built yet (`SessionBatch`); `sessions` holds the ones built already.
+    batches: tuple[SessionBatch, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.people or self.groups or self.sessions)
+        return not (self.people or self.groups or self.sessions or self.batches)
+
+    def built(self) -> Snapshot:
+        """This snapshot with every batch built into `sessions` (sorted by start, then id)
+        and its rejections appended: for callers that want every record at once."""
+        if not self.batches:
+            return self
+        sessions = list(self.sessions)
+        rejected = list(self.rejected)
+        for batch in self.batches:
+            content = batch.build()
+            sessions.extend(content.sessions)
+            rejected.extend(content.rejected)
+        sessions.sort(key=lambda s: (s.start_at, s.source_id))
+        return replace(self, sessions=tuple(sessions), rejected=tuple(rejected), batches=())
 
     def counts(self) -> dict[str, int]:
         """Records per kind, for reports."""

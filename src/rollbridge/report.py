@@ -64,6 +64,8 @@ class RunReport:
     status: RunStatus = "ok"
     read_complete: bool = True
     source_counts: dict[str, int] = field(default_factory=dict)
+    # Sessions of batches unchanged since the last run in sync: neither built nor planned.
+    sessions_reused: int = 0
     rejected: list[Problem] = field(default_factory=list)
     accounts: list[AccountReport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from rollbridge.errors import ConfigError, StoreError
 from rollbridge.identity import Link
 from rollbridge.store import JournalEntry, StepOutcome, Store, StoredMark
+from rollbridge.store.batches import SettledBatch
 from rollbridge.store.crypto import (
     decrypt,
     encrypt,
@@ -124,7 +125,7 @@ def test_migrated_schema_is_exactly_the_declared_tables(store: Store, db_url: st
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0001_initial"
+            assert context.get_current_revision() == "0002_session_batches"
     finally:
         engine.dispose()
 
@@ -670,3 +671,47 @@ def test_concurrent_writers_queue_instead_of_failing(db_url: str) -> None:
     with Store.open(db_url) as store:
         assert all(len(store.load_links("t1", f"acc{n}")) == 300 for n in range(4))
         assert len(store.recent_runs(limit=100)) == 40
+
+
+# -- session batches --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra_skipped", [0, 600])  # 600: past the IN list, filtered in Python
+def test_links_of_skipped_batches_are_not_loaded(store: Store, extra_skipped: int) -> None:
+    store.upsert_links("t1", "acc", [_link(i) for i in range(1, 7)])
+    tags = {"session:ev-1": "b1", "session:ev-2": "b1", "session:ev-3": "b2"}
+    settled = [
+        SettledBatch("b1", "f1", 2, {"acc": 2}, (("session", "ev-9", "broken", ""),)),
+        SettledBatch("b2", "f2", 1, {"acc": 1}),
+    ]
+    store.settle_batches("t1", settled, {"acc": tags}, rebuilt=["b1", "b2"], keep=["b1", "b2"])
+    assert store.batch_link_counts("t1") == {"b1": {"acc": 2}, "b2": {"acc": 1}}
+    assert store.settled_batches("t1")["b1"] == settled[0]
+    skip = {"b1", *(f"x{i}" for i in range(extra_skipped))}
+    loaded = store.load_links("t1", "acc", skip_batches=skip)
+    assert sorted(loaded) == [f"session:ev-{i}" for i in range(3, 7)]
+    assert loaded["session:ev-3"] == _link(3)
+
+
+def test_settling_untags_links_a_rebuilt_batch_no_longer_wants(store: Store) -> None:
+    store.upsert_links("t1", "acc", [_link(i) for i in range(1, 4)])
+    first = [SettledBatch("b1", "f1", 3, {"acc": 3})]
+    tags = {f"session:ev-{i}": "b1" for i in range(1, 4)}
+    store.settle_batches("t1", first, {"acc": tags}, rebuilt=["b1"], keep=["b1"])
+    store.forget_batches("t1", ["b1"])
+    assert store.settled_batches("t1") == {}
+    again = [SettledBatch("b1", "f2", 1, {"acc": 1})]
+    store.settle_batches("t1", again, {"acc": {"session:ev-1": "b1"}}, rebuilt=["b1"], keep=["b1"])
+    assert store.batch_link_counts("t1") == {"b1": {"acc": 1}}
+    assert sorted(store.load_links("t1", "acc", skip_batches={"b1"})) == [
+        "session:ev-2",
+        "session:ev-3",
+    ]
+    # A batch the read no longer has is forgotten.
+    store.settle_batches("t1", [], {}, rebuilt=[], keep=[])
+    assert store.settled_batches("t1") == {}
+
+
+def test_linked_keys_finds_only_existing_links(store: Store) -> None:
+    store.upsert_links("t1", "acc", [_link(1), _link(2)])
+    assert store.linked_keys("t1", "acc", ["session:ev-2", "session:ev-7"]) == {"session:ev-2"}

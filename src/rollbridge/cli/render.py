@@ -35,6 +35,11 @@ def render_report(report: RunReport, console: Console) -> None:
         counts = ", ".join(f"{n} {kind}s" for kind, n in report.source_counts.items() if n)
         complete = "complete" if report.read_complete else "INCOMPLETE (nothing will be removed)"
         console.print(f"  read: {counts or 'nothing'} — {complete}")
+        if report.sessions_reused:
+            console.print(
+                f"  {report.sessions_reused} sessions unchanged since the last run in sync "
+                "(not rebuilt)"
+            )
     for account in report.accounts:
         _render_account(report, account, console)
     for warning in report.warnings:

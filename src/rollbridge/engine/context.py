@@ -30,3 +30,5 @@ class RunContext:
     clock: Callable[[], datetime] = utc_now
     hooks: ApplyHooks = field(default_factory=NoHooks)
     progress: Progress = no_progress
+    # Build every session batch, reusing none (`sync down --full`).
+    rebuild_all: bool = False

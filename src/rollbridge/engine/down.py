@@ -13,7 +13,7 @@ from rollbridge.config import TenantConfig
 from rollbridge.errors import AuthError, HeldForApproval, RollbridgeError
 from rollbridge.gcpause import gc_paused
 from rollbridge.identity import Link
-from rollbridge.model import Snapshot, Window
+from rollbridge.model import Rejected, Snapshot, Window
 from rollbridge.plan import (
     AccountPlan,
     PlanInputs,
@@ -27,6 +27,7 @@ from rollbridge.routing import overlaps, route
 from rollbridge.shaping import AccountDesired, ShapeContext, shape_account
 
 from .apply import Applier
+from .batches import AccountOutcome, Expansion, config_salt, expand, settlement
 from .context import RunContext
 from .ports import EdusignPort
 from .runs import recorded_run
@@ -39,6 +40,9 @@ class _AccountWork:
     plan: AccountPlan
     make_client: Callable[[], EdusignPort]
     report: AccountReport
+    reused_links: int = 0  # course links of reused batches: not loaded, unchanged
+    wanted_courses: frozenset[str] = frozenset()
+    shaping_rejected: tuple[Rejected, ...] = ()
     _client: EdusignPort | None = None
 
     def client(self) -> EdusignPort:
@@ -93,9 +97,14 @@ def sync_down(ctx: RunContext, *, dry_run: bool = False) -> RunReport:
     return report
 
 
+class _ReuseViolated(Exception):
+    """A session to create already has a link, in a batch this run reused: the source's
+    batches were not disjoint or its fingerprint missed a change. The run plans again
+    with every batch built."""
+
+
 def _read(ctx: RunContext, report: RunReport, window: Window) -> Snapshot:
     snapshot = ctx.source.read(window, ctx.progress)
-    report.source_counts = snapshot.counts()
     report.add_rejected(snapshot.rejected)
     if snapshot.is_empty and snapshot.complete:
         # An empty read is far likelier a broken export than a school with nobody left.
@@ -113,17 +122,83 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
     try:
         # Planning fills `works` and returns: the snapshot and the desired state are freed
         # before the writes start, which keeps a large school's peak memory down.
-        _plan_accounts(ctx, report, now, window, works, dry_run=dry_run)
+        try:
+            expansion = _plan_accounts(
+                ctx, report, now, window, works, dry_run=dry_run, rebuild_all=ctx.rebuild_all
+            )
+        except _ReuseViolated as exc:
+            for work in works:
+                work.close()
+            works.clear()
+            fresh = RunReport(tenant=report.tenant, direction="down", started_at=now)
+            fresh.run_id = report.run_id
+            fresh.warnings.append(str(exc))
+            _copy_report(fresh, report)
+            expansion = _plan_accounts(
+                ctx, report, now, window, works, dry_run=dry_run, rebuild_all=True
+            )
         _guard(ctx, report, works, now, dry_run=dry_run)
         if dry_run:
             return
+        # Unsettle what this run rebuilds before writing: a run stopped half-way must not
+        # leave a batch settled on a fingerprint its links no longer match.
+        if any(not work.plan.is_empty for work in works):
+            ctx.store.forget_batches(ctx.config.tenant, expansion.built.keys())
         for work in works:
             _apply(ctx, report, work, window)
         _mark_approved_applied(ctx, works, now)
         report.status = "partial" if report.failures else "ok"
+        _settle_batches(ctx, report, works, expansion)
     finally:
         for work in works:
             work.close()
+
+
+def _copy_report(source: RunReport, target: RunReport) -> None:
+    """Start `target` again from `source` (a run that plans a second time)."""
+    for name in RunReport.__slots__:
+        setattr(target, name, getattr(source, name))
+
+
+def _expand(ctx: RunContext, snapshot: Snapshot, *, rebuild_all: bool) -> Expansion:
+    """Build the snapshot's changed session batches; reuse the settled ones."""
+    if not snapshot.batches:
+        return Expansion(snapshot)
+    tenant = ctx.config.tenant
+    return expand(
+        snapshot,
+        salt=config_salt(ctx.config, ctx.source.system),
+        settled={} if rebuild_all else ctx.store.settled_batches(tenant),
+        link_counts={} if rebuild_all else ctx.store.batch_link_counts(tenant),
+        rebuild_all=rebuild_all,
+    )
+
+
+def _settle_batches(
+    ctx: RunContext, report: RunReport, works: list[_AccountWork], expansion: Expansion
+) -> None:
+    """Record the batches this run brought wholly in sync (complete read, no failure)."""
+    if not expansion.fingerprints or not report.read_complete or report.failures:
+        return
+    outcome = settlement(
+        expansion,
+        (
+            AccountOutcome(
+                work.account,
+                work.wanted_courses,
+                frozenset(c.key for c in work.plan.conflicts),
+                work.shaping_rejected,
+            )
+            for work in works
+        ),
+    )
+    ctx.store.settle_batches(
+        ctx.config.tenant,
+        outcome.settled,
+        outcome.link_batches,
+        rebuilt=expansion.built.keys(),
+        keep=expansion.fingerprints.keys(),
+    )
 
 
 def _plan_accounts(
@@ -134,11 +209,20 @@ def _plan_accounts(
     works: list[_AccountWork],
     *,
     dry_run: bool,
-) -> None:
+    rebuild_all: bool,
+) -> Expansion:
     """Read, route, shape and plan every account; append one work item per account."""
     config = ctx.config
     with gc_paused():  # the read and the shaping allocate hundreds of thousands of objects
         snapshot = _read(ctx, report, window)
+        expansion = _expand(ctx, snapshot, rebuild_all=rebuild_all)
+        snapshot = expansion.snapshot
+        for rejected in expansion.built_rejected.values():
+            report.add_rejected(rejected)
+        report.add_rejected(expansion.reused_rejected())
+        report.source_counts = snapshot.counts()
+        report.source_counts["session"] += expansion.reused_sessions
+        report.sessions_reused = expansion.reused_sessions
         routed = route(snapshot, config.accounts)
     for overlap in overlaps(routed)[:20]:
         report.warnings.append(
@@ -165,26 +249,47 @@ def _plan_accounts(
         report.add_rejected(desired.rejected)
         account_report = AccountReport(account=account.name)
         report.accounts.append(account_report)
-        links = ctx.store.load_links(config.tenant, account.name)
+        links = ctx.store.load_links(config.tenant, account.name, skip_batches=expansion.reused)
         work = _AccountWork(
             account.name,
             links,
             AccountPlan(account.name),
             functools.partial(ctx.client_for, account),
             account_report,
+            reused_links=expansion.reused_links(account.name),
+            wanted_courses=frozenset(desired.objects.get("course", {})),
+            shaping_rejected=desired.rejected,
         )
         works.append(work)
         if not dry_run:
             _settle_sent(ctx, work.client, account.name, links, desired, account_report)
-        plan = _protect_signed(work.client, plan_account(desired, links, inputs))
+        plan = plan_account(desired, links, inputs)
+        if expansion.reused:
+            _check_reuse(ctx, account.name, plan)
+        plan = _protect_signed(work.client, plan)
         work.plan = plan
         account_report.planned = plan.counts()
-        account_report.unchanged = plan.unchanged
+        account_report.unchanged = plan.unchanged + work.reused_links
         account_report.kept_absent = plan.kept_absent
         account_report.deferred = plan.deferred
         account_report.conflicts = [
             Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
         ]
+    return expansion
+
+
+def _check_reuse(ctx: RunContext, account: str, plan: AccountPlan) -> None:
+    """No course to create may already be linked (its link left unloaded with a reused
+    batch): that would be a duplicate in Edusign."""
+    creates = [s.key for s in plan.steps if s.action == "create" and s.kind == "course"]
+    if not creates:
+        return
+    linked = ctx.store.linked_keys(ctx.config.tenant, account, creates)
+    if linked:
+        raise _ReuseViolated(
+            f"{len(linked)} session(s) to create were already linked (e.g. {min(linked)}): "
+            "the source's batches overlapped, so this run rebuilt every batch"
+        )
 
 
 def _settle_sent(
@@ -241,6 +346,8 @@ def _guard(
     counts: dict[str, Counter[str]] = {
         w.account: Counter[str](link.kind for link in w.links.values()) for w in works
     }
+    for w in works:
+        counts[w.account]["course"] += w.reused_links
     verdict = judge_deletions([w.plan for w in works], counts, ctx.config.guard, approved)
     if verdict.allowed:
         return

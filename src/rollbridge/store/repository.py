@@ -9,6 +9,7 @@ half-way; PostgreSQL relies on primary keys and compare-and-set updates.
 Each concern lives in its own module, as a mixin `Store` is composed of:
 
     links.py          links (source key ↔ Edusign id + content hash)
+    batches.py        session batches settled in sync, and the batch of each link
     runs.py           runs and their journal of sent steps
     marks.py          attendance marks written back, with history
     plans.py          plans held by the deletion guard
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from rollbridge.store import connect, crypto
 from rollbridge.store.base import utc_now
+from rollbridge.store.batches import BatchesMixin
 from rollbridge.store.connect import alembic_config
 from rollbridge.store.links import LinksMixin
 from rollbridge.store.locks import RunLockMixin
@@ -40,7 +42,9 @@ from rollbridge.store.tables import utc_column
 __all__ = ["Store", "alembic_config"]
 
 
-class Store(SecretsMixin, LinksMixin, RunsMixin, MarksMixin, HeldPlansMixin, RunLockMixin):
+class Store(
+    SecretsMixin, LinksMixin, BatchesMixin, RunsMixin, MarksMixin, HeldPlansMixin, RunLockMixin
+):
     """rollbridge's database: SQLite (one file) or PostgreSQL, migrated on open."""
 
     url_for_display: str

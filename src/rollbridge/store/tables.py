@@ -141,6 +141,23 @@ links = sa.Table(
     _text("content_hash"),
     _at("start_at", nullable=True),
     _at("end_at", nullable=True),
+    # The session batch (`model.SessionBatch`) a course link was last brought in sync with.
+    _text("batch", nullable=True),
+)
+
+# Session batches whose every session was in sync in every account after a run, with the
+# fingerprint they were built from: a later read with the same fingerprint skips building
+# them (`engine/batches.py`).
+session_batches = sa.Table(
+    "session_batches",
+    metadata,
+    _key("tenant"),
+    _key("batch_id"),
+    _text("fingerprint"),
+    sa.Column("sessions", sa.Integer, nullable=False),
+    sa.Column("accounts", sa.JSON, nullable=False),  # account -> course links of the batch
+    sa.Column("rejected", sa.JSON, nullable=False),  # [[kind, source id, reason, label], ...]
+    _at("settled_at"),
 )
 
 runs = sa.Table(
