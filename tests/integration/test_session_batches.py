@@ -21,7 +21,6 @@ from rollbridge.engine.ports import EdusignPort
 from rollbridge.errors import RollbridgeError
 from rollbridge.fingerprint import fingerprint
 from rollbridge.model import BatchContent, Mark, Session, SessionBatch, Snapshot, Window
-from rollbridge.plan import Step
 from rollbridge.report import RunReport
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sources.base import Progress, no_progress
