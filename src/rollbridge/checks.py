@@ -59,7 +59,7 @@ def run_checks(config_path: Path, *, read_source: bool = True) -> list[CheckResu
         results.append(CheckResult("routing", "warning", warning))
     if read_source and len(config.accounts) > 1:
         try:
-            snapshot = source.read(sync_window(config, utc_now()), lambda *_: None)
+            snapshot = source.read(sync_window(config, utc_now()), lambda *_: None).built()
         except RollbridgeError as exc:
             results.append(CheckResult("routing", "error", f"could not read the source: {exc}"))
         else:

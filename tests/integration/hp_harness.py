@@ -94,9 +94,9 @@ class HpHarness:
         return sync_up(self.ctx())
 
     def read(self) -> Snapshot:
-        """What the source reads now, over the run's window."""
+        """What the source reads now, over the run's window, every session built."""
         config = self.config()
-        return build_source(config).read(sync_window(config, self.now))
+        return build_source(config).read(sync_window(config, self.now)).built()
 
     def state(self, key: str = KEY_A) -> dict[str, Any]:
         return self.edusign.dump(key)

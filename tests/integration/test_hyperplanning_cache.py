@@ -147,7 +147,9 @@ def source(
 def read(
     h: HpHarness, *, clock: Clock | None = None, full: bool = False, edits: Edits | None = None
 ) -> Snapshot:
-    return source(h, clock=clock, full=full, edits=edits).read(sync_window(h.config(), h.now))
+    """A read with every session built (batches hold a build function: never equal)."""
+    found = source(h, clock=clock, full=full, edits=edits).read(sync_window(h.config(), h.now))
+    return found.built()
 
 
 def fresh(h: HpHarness, edits: Edits | None = None) -> Snapshot:

@@ -352,3 +352,18 @@ def test_a_session_removed_after_it_started_stays_reported_while_its_batch_is_re
     assert h.built() == []  # the conflict's link left the batch: the batch is settled
     assert [c.key for c in again.accounts[0].conflicts] == ["session:ses-001a"]
     assert h.sandbox.writes() == 0
+
+
+def test_batches_that_build_to_nothing_are_an_empty_read(h: BatchedHarness) -> None:
+    h.run()
+    h.built()
+    assert h.source is not None
+
+    def empty(window: Window, progress: Progress = no_progress) -> Snapshot:
+        return Snapshot(batches=(SessionBatch("b", "f", BatchContent),))
+
+    h.source.read = empty  # type: ignore[method-assign]
+    report = h.run()
+    assert report.read_complete is False
+    assert "no records" in " ".join(report.warnings)
+    assert h.sandbox.writes() == 0

@@ -103,17 +103,24 @@ class _ReuseViolated(Exception):
     with every batch built."""
 
 
-def _read(ctx: RunContext, report: RunReport, window: Window) -> Snapshot:
-    snapshot = ctx.source.read(window, ctx.progress)
+def _read(ctx: RunContext, report: RunReport, window: Window, *, rebuild_all: bool) -> Expansion:
+    """The source's read, its changed session batches built (`engine/batches.py`)."""
+    expansion = _expand(ctx, ctx.source.read(window, ctx.progress), rebuild_all=rebuild_all)
+    snapshot = expansion.snapshot
     report.add_rejected(snapshot.rejected)
-    if snapshot.is_empty and snapshot.complete:
+    report.add_rejected(expansion.reused_rejected())
+    if snapshot.is_empty and not expansion.reused and snapshot.complete:
         # An empty read is far likelier a broken export than a school with nobody left.
         report.warnings.append("the source returned no records; nothing will be removed")
         snapshot = Snapshot(rejected=snapshot.rejected, complete=False, window=snapshot.window)
+        expansion = Expansion(snapshot)
     report.read_complete = snapshot.complete
     if not snapshot.complete:
         report.warnings.append("the read was incomplete: no object will be removed this run")
-    return snapshot
+    report.source_counts = snapshot.counts()
+    report.source_counts["session"] += expansion.reused_sessions
+    report.sessions_reused = expansion.reused_sessions
+    return expansion
 
 
 def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_run: bool) -> None:
@@ -214,15 +221,8 @@ def _plan_accounts(
     """Read, route, shape and plan every account; append one work item per account."""
     config = ctx.config
     with gc_paused():  # the read and the shaping allocate hundreds of thousands of objects
-        snapshot = _read(ctx, report, window)
-        expansion = _expand(ctx, snapshot, rebuild_all=rebuild_all)
+        expansion = _read(ctx, report, window, rebuild_all=rebuild_all)
         snapshot = expansion.snapshot
-        for rejected in expansion.built_rejected.values():
-            report.add_rejected(rejected)
-        report.add_rejected(expansion.reused_rejected())
-        report.source_counts = snapshot.counts()
-        report.source_counts["session"] += expansion.reused_sessions
-        report.sessions_reused = expansion.reused_sessions
         routed = route(snapshot, config.accounts)
     for overlap in overlaps(routed)[:20]:
         report.warnings.append(

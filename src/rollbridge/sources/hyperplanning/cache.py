@@ -10,7 +10,10 @@ for one base at a time (keyed by its `base_id`: a new base starts empty):
   of those promotions and TDs), its course-family sections and its memo;
 - per learner: its student-family sections, its exempted subjects and its apprenticeship
   masters (three kinds, each read only when its option is on);
-- per room: its long label.
+- per room: its long label;
+- per course: the digest of its séances (`seance_digests`), checked against the digest of
+  the séance-detail answer it was computed from: an answer seen before needs no decoding.
+  Derived from the answer's bytes, this entry never goes stale, so it never expires.
 
 An entry is read again when its key is new, when it is older than
 `refresh_hours × (0.75 + 0.25 × h)` (h in [0, 1) hashed from the key, so a base does not
@@ -18,11 +21,12 @@ expire all at once), when a course's séances (start, duration, rooms, instructo
 changed since it was read, when the options it was read with changed (families, memo), and
 on a full read (`rollbridge sync down --full`). Keys no longer listed are dropped.
 
-Never cached, read every run: every bulk `…TableauDe…` call and listing, séance details,
-families and sections, TD parents and TD members, promotion members. So group membership is
-never stale: a course's learners are rebuilt each run as the current members of its groups
-plus its cached individual learners; only an individual enrolment, a section, an
-exemption, a tutor or a room label can lag, by at most `refresh_hours`.
+Never cached, read every run: every bulk `…TableauDe…` call and listing, séance details
+(fetched every run; only decoding an answer seen before is spared), families and sections,
+TD parents and TD members, promotion members. So group membership is never stale: a
+course's learners are rebuilt each run as the current members of its groups plus its
+cached individual learners; only an individual enrolment, a section, an exemption, a tutor
+or a room label can lag, by at most `refresh_hours`.
 
 Deleting the file is always safe (the next run reads everything); a file that cannot be
 read is ignored with a warning. Failed calls are never stored.
@@ -143,6 +147,7 @@ class Kind(Generic[T]):
     name: str
     encode: Callable[[T], Any]
     decode: Callable[[Any], T]
+    expires: bool = True  # False: derived from what its check names, fresh while it matches
 
 
 COURSES: Kind[CourseLinks] = Kind("course", _encode_course, _decode_course)
@@ -150,7 +155,16 @@ SECTIONS: Kind[tuple[int, ...]] = Kind("learner", list, _keys)  # student-family
 EXEMPTIONS: Kind[tuple[int, ...]] = Kind("exemption", list, _keys)  # exempted subjects
 TUTORS: Kind[tuple[TutorRecord, ...]] = Kind("tutor", _encode_tutors, _decode_tutors)
 ROOMS: Kind[str] = Kind("room", str, _text)  # long label
-KIND_NAMES = (COURSES.name, SECTIONS.name, EXEMPTIONS.name, TUTORS.name, ROOMS.name)
+# A course's séance digest; its check is the digest of the séance-detail answer it came from.
+SEANCES: Kind[str] = Kind("seance", str, _text, expires=False)
+KIND_NAMES = (
+    COURSES.name,
+    SECTIONS.name,
+    EXEMPTIONS.name,
+    TUTORS.name,
+    ROOMS.name,
+    SEANCES.name,
+)
 
 
 # ----- pure rules ---------------------------------------------------------------------------
@@ -229,7 +243,9 @@ class KindView(Generic[T]):
             return None
         try:
             fetched_at, stored_check, raw = entry
-            if stored_check != check or not is_fresh(
+            if stored_check != check:
+                return None
+            if self.kind.expires and not is_fresh(
                 self.kind.name, key, float(fetched_at), cache.now_s, cache.refresh_hours
             ):
                 return None

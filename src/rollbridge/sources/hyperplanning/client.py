@@ -15,16 +15,21 @@ makes tens of thousands of calls). zeep still loads the WSDL, does the writes, r
 call or reads an answer the codec does not reproduce exactly (a Fault, a non-200 status, an
 unusual shape: with the same errors as before), and serves an operation the codec cannot
 compile (logged once at debug). Credentials go out in UTF-8 on both paths.
+
+`fetch_chunks` reads a `…TableauDe…` call like `chunked`, but keeps each chunk's answer
+undecoded with a digest of its bytes (`chunks.ChunkAnswer`): a caller that saw the digest
+before may skip decoding it at all.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -38,6 +43,7 @@ from requests.structures import CaseInsensitiveDict
 from zeep.transports import Transport
 
 from rollbridge.errors import AuthError, ConfigError, SourceError
+from rollbridge.sources.hyperplanning.chunks import ChunkAnswer, digest_bytes
 from rollbridge.sources.hyperplanning.parse import as_items
 from rollbridge.sources.hyperplanning.soapcodec import (
     OperationCodec,
@@ -54,6 +60,7 @@ from rollbridge.sources.hyperplanning.soaphttp import (
     tls_context,
 )
 
+T = TypeVar("T")
 READ_ATTEMPTS = 3
 BACKOFF_S = 0.5
 
@@ -123,6 +130,16 @@ def _as_response(answer: HttpAnswer, url: str) -> requests.Response:
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     response.url = url
     return response
+
+
+def _zeep_call(service: Any, operation: str, args: Sequence[object]) -> object:
+    """A call through zeep alone (an unknown operation raises AttributeError)."""
+    return _plain(getattr(service, operation)(*args))
+
+
+def _readable(answer: HttpAnswer) -> bool:
+    """Whether the codec may read this answer (else zeep does)."""
+    return answer.status == 200 and answer.media_type != "multipart/related"
 
 
 class HpswClient:
@@ -259,11 +276,14 @@ class HpswClient:
                     codec, url, {**extra, **codec.headers}, binding, binding.get(name)
                 )
 
-    def _send(self, lean: _LeanOperation, body: bytes) -> object:
-        """One lean exchange; an answer the codec does not reproduce goes to zeep."""
+    def _post(self, lean: _LeanOperation, body: bytes) -> HttpAnswer:
         assert self._http is not None
-        answer = self._http.post(lean.url, body, lean.headers, idempotent=True)
-        if answer.status == 200 and answer.media_type != "multipart/related":
+        return self._http.post(lean.url, body, lean.headers, idempotent=True)
+
+    def _read(self, lean: _LeanOperation, answer: HttpAnswer) -> object:
+        """An answer as zeep reads it: by the codec, or by zeep when the codec does not
+        reproduce it (raising zeep's errors, a Fault included)."""
+        if _readable(answer):
             try:
                 return lean.codec.decode(answer.content)
             except Unsupported as exc:
@@ -277,21 +297,25 @@ class HpswClient:
         )
         return _plain(reply)
 
+    def _send(self, lean: _LeanOperation, body: bytes) -> object:
+        """One lean exchange; an answer the codec does not reproduce goes to zeep."""
+        return self._read(lean, self._post(lean, body))
+
     # ----- calls ------------------------------------------------------------------------
 
-    def call(self, port: str, operation: str, *args: object, write: bool = False) -> object:
-        """One SOAP call on its interface's port; reads are retried on transient failures."""
+    def _service(self, port: str) -> Any:
         service = self._load().get(port)
         if service is None:
             raise SourceError(f"this Hyperplanning's WSDL has no port {port}")
-        lean = None if write else self._lean.get((port, operation))
-        body = None if lean is None else lean.codec.encode(args)
+        return service
+
+    def _retried(self, operation: str, once: Callable[[], T], *, write: bool) -> T:
+        """`once()` with HPSW's errors translated; reads are retried on transient failures
+        (no answer, HTTP 5xx), writes never."""
         attempts = 1 if write else READ_ATTEMPTS
         for attempt in range(1, attempts + 1):
             try:
-                if lean is not None and body is not None:
-                    return self._send(lean, body)
-                return _plain(getattr(service, operation)(*args))
+                return once()
             except zeep.exceptions.Fault as exc:
                 raise HpswFault(f"{operation}: {exc.message}", operation=operation) from None
             except zeep.exceptions.TransportError as exc:
@@ -312,6 +336,17 @@ class HpswClient:
                 raise failure
             self._sleep(BACKOFF_S * 2 ** (attempt - 1))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def call(self, port: str, operation: str, *args: object, write: bool = False) -> object:
+        """One SOAP call on its interface's port; reads are retried on transient failures."""
+        service = self._service(port)
+        lean = None if write else self._lean.get((port, operation))
+        body = None if lean is None else lean.codec.encode(args)
+        if lean is not None and body is not None:
+            return self._retried(operation, functools.partial(self._send, lean, body), write=write)
+        return self._retried(
+            operation, functools.partial(_zeep_call, service, operation, args), write=write
+        )
 
     def keys(self, port: str, operation: str, *args: object) -> tuple[object, ...]:
         """A call answering an array, as its items."""
@@ -335,6 +370,46 @@ class HpswClient:
         if len(found) != len(keys):
             raise SourceError(f"{operation} answered {len(found)} values for {len(keys)} keys")
         return found
+
+    def fetch_chunks(
+        self, port: str, operation: str, item_type: str, keys: Sequence[int]
+    ) -> list[ChunkAnswer]:
+        """A `…TableauDe…` read over `keys`, `chunk` keys at a time, each chunk's answer kept
+        undecoded with a digest of it: a caller that saw that digest before may skip decoding
+        (a large base's séance details cost more to decode than to fetch). Errors and retries
+        are `call`'s; `items()` gives what `chunked` gives for that chunk."""
+        service = self._service(port)
+        lean = self._lean.get((port, operation))
+        out: list[ChunkAnswer] = []
+        for start in range(0, len(keys), self.chunk):
+            part = tuple(keys[start : start + self.chunk])
+            args = ({item_type: list(part)},)
+            body = None if lean is None else lean.codec.encode(args)
+            if lean is not None and body is not None:
+                fetch = functools.partial(self._fetch, lean, body, part, operation)
+                out.append(self._retried(operation, fetch, write=False))
+                continue
+            by_zeep = functools.partial(_zeep_call, service, operation, args)
+            value = self._retried(operation, by_zeep, write=False)
+            out.append(ChunkAnswer.decoded(part, value))
+        return out
+
+    def _fetch(
+        self, lean: _LeanOperation, body: bytes, keys: tuple[int, ...], operation: str
+    ) -> ChunkAnswer:
+        """One chunk on the lean path: a plain 200 answer is kept as bytes and digested; any
+        other (a Fault, an error status) is read now, raising as `call` does."""
+        answer = self._post(lean, body)
+        if not _readable(answer):
+            return ChunkAnswer.decoded(keys, self._read(lean, answer))
+
+        def decode() -> object:
+            try:
+                return self._read(lean, answer)
+            except zeep.exceptions.Fault as exc:  # a Fault sent with status 200, read late
+                raise HpswFault(f"{operation}: {exc.message}", operation=operation) from None
+
+        return ChunkAnswer(keys, digest_bytes(answer.content), decode)
 
     # ----- admin ------------------------------------------------------------------------
 

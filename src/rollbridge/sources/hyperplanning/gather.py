@@ -6,9 +6,11 @@ in chunks; per-entity calls (a course's learners and groups, family sections, ex
 apprenticeship masters, room long labels) run a few at a time, unless the per-entity cache
 (`cache.py`) may serve them: bulk calls, séance details, families and group memberships are
 read every run, and a course's learners are rebuilt each run as the current members of its
-promotions and TDs plus its cached individual learners. A part that fails is reported as a
-`Rejected` and makes the read incomplete (never served from the cache instead, never
-cached); credentials refused stop the read (`AuthError`).
+promotions and TDs plus its cached individual learners. Séance details come as chunks kept
+undecoded (`chunks.py`): one is decoded here only when the cache has not seen its answer,
+else when its sessions are built. A part that fails is reported as a `Rejected` and makes
+the read incomplete (never served from the cache instead, never cached); credentials
+refused stop the read (`AuthError`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rollbridge.sources.hyperplanning.cache import (
     COURSES,
     EXEMPTIONS,
     ROOMS,
+    SEANCES,
     SECTIONS,
     TUTORS,
     CourseLinks,
@@ -36,6 +39,7 @@ from rollbridge.sources.hyperplanning.cache import (
     seance_digests,
     sorted_keys,
 )
+from rollbridge.sources.hyperplanning.chunks import SeanceChunk, all_seances
 from rollbridge.sources.hyperplanning.client import HpswClient
 from rollbridge.sources.hyperplanning.inputs import (
     HpCourse,
@@ -45,7 +49,6 @@ from rollbridge.sources.hyperplanning.inputs import (
     HpPromotion,
     HpRead,
     HpRoom,
-    HpSeance,
     HpSection,
     HpSubject,
     HpTdOption,
@@ -59,7 +62,6 @@ from rollbridge.sources.hyperplanning.parse import (
     as_optional_key,
     as_optional_text,
     as_text,
-    seances_from_zeep,
 )
 
 T = TypeVar("T")
@@ -96,12 +98,26 @@ HIDING_KINDS = frozenset({"course", "session"})
 @dataclass(slots=True)
 class Gathered:
     """The read, what could not be read, whether every part was read whole, and whether
-    what was read can be used (only parts that hide records failed)."""
+    what was read can be used (only parts that hide records failed). The séances are in
+    `chunks`, parsed on demand (`read.seances` is empty; unreadable séances are rejected
+    when a chunk is parsed): `eager` gives them as one read."""
 
     read: HpRead = field(default_factory=HpRead)
     rejected: list[Rejected] = field(default_factory=list)
     complete: bool = True
     usable: bool = True
+    chunks: tuple[SeanceChunk, ...] = ()
+
+    def eager(self) -> Gathered:
+        """This read with every chunk parsed into `read.seances` and its unreadable séances
+        rejected, as one `build_snapshot` call (without chunks) takes it."""
+        seances, unreadable = all_seances(self.chunks)
+        return Gathered(
+            dataclasses.replace(self.read, seances=seances),
+            [*self.rejected, *unreadable],
+            self.complete,
+            self.usable,
+        )
 
 
 # Parts whose failure leaves group memberships unknown: courses read then are not cached
@@ -118,6 +134,14 @@ class _Courses:
     fetched: frozenset[int]  # read this run (the others were served by the cache)
     digests: dict[int, str]  # course → hash of its séances, kept with its entry
     view: KindView[CourseLinks]
+
+
+@dataclass(slots=True)
+class _Seances:
+    """The séance chunks, and per course the digest of its séances (`seance_digests`)."""
+
+    chunks: tuple[SeanceChunk, ...]
+    digests: dict[int, str]
 
 
 class _Gatherer:
@@ -206,8 +230,10 @@ class _Gatherer:
     # ----- parts ------------------------------------------------------------------------
 
     def course_keys(self, window: Window) -> list[int]:
+        """The placed, non-parent courses of the window, sorted: chunks of the same courses
+        then hold the same keys from run to run (an unchanged chunk is not decoded)."""
         c = self.client
-        listed = list(
+        listed = sorted(
             as_keys(c.call(COURS, "TousLesCoursEntre2Dates", window.start_on, window.end_on))
         )
         placed = [
@@ -217,16 +243,35 @@ class _Gatherer:
             )
         ]
         parents = c.parallel(COURS, "SontCoursPeres", "THpSvcWCleCours", placed)
-        return [k for k, is_parent in zip(placed, parents, strict=True) if not as_flag(is_parent)]
+        kept = (k for k, is_parent in zip(placed, parents, strict=True) if not as_flag(is_parent))
+        return sorted(kept)
 
-    def seances(self, courses: Sequence[int]) -> tuple[HpSeance, ...]:
-        raws = self.client.chunked(
+    def seances(self, courses: Sequence[int], *, prune: bool = True) -> _Seances:
+        """The séance chunks of `courses`, undecoded, and each course's séance digest (the
+        course cache's check). A chunk whose answer the cache has seen (same digest) is not
+        decoded: its courses' digests come from the cache. Any other chunk is decoded now,
+        so that an answer HPSW cannot be read fails this part, not a later build; its
+        courses' digests are computed and kept. With `prune`, `courses` is the whole
+        listing and the cache forgets other courses."""
+        answers = self.client.fetch_chunks(
             COURS, "DetailDesSeancesPlaceesTableauDeCours", "THpSvcWCleCours", courses
         )
-        seances, rejected = seances_from_zeep(raws)
-        if rejected:
-            self.rejected.extend(rejected)
-        return seances
+        view = self.cache.view(SEANCES)
+        chunks: list[SeanceChunk] = []
+        digests: dict[int, str] = {}
+        for index, answer in enumerate(answers):
+            chunk = SeanceChunk(index, answer)
+            chunks.append(chunk)
+            known = _served(view, chunk)
+            if known is None:
+                seances, _ = chunk.seances()  # its unreadable séances: rejected by its batch
+                known = seance_digests(seances)
+                for key in chunk.keys:
+                    view.put(key, known.get(key, ""), chunk.digest)
+            digests.update(known)
+        if prune:
+            view.keep(courses)
+        return _Seances(tuple(chunks), digests)
 
     def families(self, genre: str, labels: Sequence[str]) -> HpFamilyIndex:
         c = self.client
@@ -251,13 +296,15 @@ class _Gatherer:
     def courses(
         self,
         keys: Sequence[int],
-        seances: Sequence[HpSeance],
+        digests: Mapping[int, str],
         index: HpFamilyIndex,
         *,
         trusted: bool = True,
     ) -> _Courses:
-        """The courses with their per-course links; not `trusted` (the listing, séances or
-        families failed): the cache neither serves nor stores courses this read."""
+        """The courses with their per-course links; an entry is read again when its
+        course's séance digest changed. Not `trusted` (the listing, séances or families
+        failed): the cache neither serves nor stores courses this read. A course's type
+        comes from its séances, when its sessions are built (`timetable.py`)."""
         c = self.client
         subjects = dict(
             zip(
@@ -266,7 +313,6 @@ class _Gatherer:
                 strict=True,
             )
         )
-        types = {s.course_key: s.course_type for s in seances}
         families = index.families
         view = self.cache.view(
             COURSES,
@@ -275,7 +321,6 @@ class _Gatherer:
         )
         checks: dict[int, str] = {}
         if self.cache.enabled:
-            digests = seance_digests(seances)
             checks = {k: digests.get(k, "") for k in keys}
 
         def one(key: int) -> CourseLinks:
@@ -295,7 +340,6 @@ class _Gatherer:
             HpCourse(
                 key=key,
                 subject_key=as_optional_key(subjects.get(key)),
-                course_type=types.get(key, ""),
                 memo=links.memo,
                 promotion_keys=links.promotion_keys,
                 td_keys=links.td_keys,
@@ -531,7 +575,7 @@ def gather(
     progress("hyperplanning courses", 0, None)
     listed = g.part("course", lambda: g.course_keys(window))
     course_keys = listed or []
-    seances = g.part("session", lambda: g.seances(course_keys))
+    seances = g.part("session", lambda: g.seances(course_keys, prune=listed is not None))
     course_index = g.part("family", lambda: g.families("gfCours", opts.course_families))
     student_index = g.part("family", lambda: g.families("gfEtudiant", opts.student_families))
     progress("hyperplanning courses", 1, 4)
@@ -541,7 +585,10 @@ def gather(
     found = g.part(
         "course",
         lambda: g.courses(
-            course_keys, seances or (), course_index or HpFamilyIndex(), trusted=trusted
+            course_keys,
+            seances.digests if seances is not None else {},
+            course_index or HpFamilyIndex(),
+            trusted=trusted,
         ),
     )
     progress("hyperplanning people", 2, 4)
@@ -570,7 +617,6 @@ def gather(
     courses = g.finish_courses(found, learners, td_options) if found is not None else ()
     read = HpRead(
         courses=courses,
-        seances=seances or (),
         learners=learners,
         teachers=teachers,
         rooms=rooms,
@@ -583,4 +629,14 @@ def gather(
         course_families=course_index or HpFamilyIndex(),
     )
     progress("hyperplanning", 4, 4)
-    return Gathered(read, g.rejected, not g.failed, g.failed <= HIDING_KINDS)
+    chunks = seances.chunks if seances is not None else ()
+    return Gathered(read, g.rejected, not g.failed, g.failed <= HIDING_KINDS, chunks)
+
+
+def _served(view: KindView[str], chunk: SeanceChunk) -> dict[int, str] | None:
+    """The séance digests of a chunk's courses if the cache holds them all for this very
+    answer (same digest); else None: the chunk must be decoded."""
+    found = {key: view.get(key, chunk.digest) for key in chunk.keys}  # each counted once
+    if any(digest is None for digest in found.values()):
+        return None
+    return {key: digest for key, digest in found.items() if digest is not None}

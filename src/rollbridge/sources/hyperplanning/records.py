@@ -1,20 +1,24 @@
 """One base's typed inputs → a canonical `Snapshot`. Pure.
 
-`roster` makes the people, groups, memberships and tutor links; `timetable` the sessions.
+`roster` makes the people, groups, memberships and tutor links; `timetable` the sessions,
+at once or, per séance chunk, on demand (`batches`).
 Bad data becomes a `Rejected` naming the learner or course; odd but usable data (a course
 with two séances in one week, a dangling reference) a warning. Nothing raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from rollbridge.model import Snapshot, Window
+from rollbridge.model import SessionBatch, Snapshot, Window
+from rollbridge.sources.hyperplanning.batches import read_digest, session_batches
+from rollbridge.sources.hyperplanning.chunks import SeanceChunk
 from rollbridge.sources.hyperplanning.inputs import HpRead
 from rollbridge.sources.hyperplanning.roster import build_roster
-from rollbridge.sources.hyperplanning.timetable import Clock, Naming, build_sessions
+from rollbridge.sources.hyperplanning.timetable import Clock, HpTimetable, Naming, SessionBuilder
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +48,29 @@ def build_snapshot(
     window: Window,
     options: BuildOptions | None = None,
     complete: bool = True,
+    chunks: Sequence[SeanceChunk] | None = None,
 ) -> HpBuild:
     """Canonical records of one base's read; `complete=False` if the read was partial.
+
+    Without `chunks`, every session of `read.seances` is built now. With them (the séances
+    as read, one chunk per `…TableauDe…` call; `read.seances` is then unused), sessions
+    come as one `SessionBatch` per chunk, built when the engine asks (`batches.py`);
+    people, groups, memberships and tutor links are built now either way.
 
     A read that found nothing usable is never complete: the planner deletes nothing then.
     """
     options = options or BuildOptions()
     roster = build_roster(read, base, tutors=options.tutors)
-    timetable = build_sessions(
-        read,
-        roster,
-        base=base,
-        clock=Clock(first_day, tz, window),
-        naming=Naming(options.name_with_course_type, options.name_with_memo),
-    )
+    clock = Clock(first_day, tz, window)
+    naming = Naming(options.name_with_course_type, options.name_with_memo)
+    builder = SessionBuilder(read, roster, base=base, clock=clock, naming=naming)
+    batches: tuple[SessionBatch, ...] = ()
+    if chunks is None:
+        timetable = builder.build(read.seances)
+    else:
+        timetable = HpTimetable()
+        digest = read_digest(read, base=base, clock=clock, naming=naming, tutors=options.tutors)
+        batches = session_batches(builder, chunks, digest_of_read=digest)
     snapshot = Snapshot(
         people=roster.people,
         groups=roster.groups,
@@ -68,6 +81,7 @@ def build_snapshot(
         complete=complete,
         window=window,
         key_space=f"{base}:",  # keys are never carried across bases (ids.py)
+        batches=batches,
     )
     if snapshot.is_empty:
         snapshot = Snapshot(

@@ -2,12 +2,13 @@
 
 `read` checks the base (the yearly planning change: a base switched mid-year stops the run
 before any mass deletion), gathers the window (`gather.py`) and builds the snapshot with
-the pure layer. The per-entity answers are kept in `<state_dir>/hyperplanning-cache.json`
-(`cache.py`) for up to `settings.refresh_hours`; `full_read` reads everything again and
-refreshes it. `write_marks` reads each learner's spans over the séance, plans with
-`marks.plan_mark_write` and runs the writes; the spans it wrote are kept in the state file
-(`writeback.HpState`, under `settings.state_dir`). `check` answers for the WSDL, the
-credentials, the base and the write calls.
+the pure layer: people and groups at once, sessions as one batch per séance chunk, built
+when the engine asks for them (`batches.py`). The per-entity answers are kept in
+`<state_dir>/hyperplanning-cache.json` (`cache.py`) for up to `settings.refresh_hours`;
+`full_read` reads everything again and refreshes it. `write_marks` reads each learner's
+spans over the séance, plans with `marks.plan_mark_write` and runs the writes; the spans it
+wrote are kept in the state file (`writeback.HpState`, under `settings.state_dir`).
+`check` answers for the WSDL, the credentials, the base and the write calls.
 """
 
 from __future__ import annotations
@@ -159,7 +160,10 @@ class HyperplanningSource:
     # ----- read -------------------------------------------------------------------------
 
     def read(self, window: Window, progress: Progress = no_progress) -> Snapshot:
-        """Everything in `window`; `complete=False` when any part was not read."""
+        """Everything in `window`; `complete=False` when any part was not read. Sessions
+        come as one `SessionBatch` per séance chunk (`batches.py`): `sessions` is empty,
+        `built()` builds them all; each batch rejects its own séances (unreadable, out of
+        place) when built."""
         state = HpState.load(self.settings.state_dir)
         verdict, first = self._base(state)
         options = GatherOptions(
@@ -185,6 +189,7 @@ class HyperplanningSource:
             window=window,
             options=BuildOptions(tutors=self.tutors),
             complete=found.complete,
+            chunks=found.chunks,
         )
         extra = list(found.rejected)
         if verdict.severity == "warning":

@@ -1,7 +1,8 @@
 """Sessions from the séances of one base's courses. Pure.
 
 Only placed courses that are not parents give sessions (a parent's séances repeat its
-children's). A session is named after its subject, optionally followed by `TypeCours` and
+children's). A session is named after its subject, optionally followed by `TypeCours` (the
+séance's; if it has none, the course's, else the one of the course's last séance) and
 `MemoCours`; rooms keep name and code (the long label stands in for a missing name);
 instructors are the séance's, else the course's. Its groups are the course's promotions
 and TD/options; learners the course lists beyond those groups are enrolled individually;
@@ -9,12 +10,16 @@ learners exempted from the subject (or from everything) that day are listed in
 `exempt_learner_ids`. Start and end are wall-clock times converted with the tenant's zone;
 a time in the spring-forward gap rejects the séance. Séances outside the window are left
 out.
+
+`SessionBuilder` holds a read's lookups once; each `build` turns some séances into sessions
+(every séance of the courses concerned: one chunk's, or the whole read's) with rejections
+of its own, so that the chunks of a read can be built separately (`batches.py`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -64,7 +69,7 @@ def build_sessions(
     read: HpRead, roster: HpRoster, *, base: str, clock: Clock, naming: Naming | None = None
 ) -> HpTimetable:
     """One session per séance of a placed, non-parent course inside the window."""
-    return _Builder(read, roster, base, clock, naming or Naming()).build()
+    return SessionBuilder(read, roster, base=base, clock=clock, naming=naming).build(read.seances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,29 +90,33 @@ def _join(texts: Iterable[str]) -> str | None:
     return ", ".join(t for t in texts if t) or None
 
 
-class _Builder:
-    """One pass over the séances, with the lookups it needs built once."""
+class SessionBuilder:
+    """The lookups a read's sessions need (courses, rooms, subjects, exemptions, roster ids)
+    and the memos shared by its builds, made once per read; `build` makes the sessions of
+    some of its séances (one chunk's) or of all."""
 
     def __init__(
-        self, read: HpRead, roster: HpRoster, base: str, clock: Clock, naming: Naming
+        self,
+        read: HpRead,
+        roster: HpRoster,
+        *,
+        base: str,
+        clock: Clock,
+        naming: Naming | None = None,
     ) -> None:
         self.read = read
         self.base = base
         self.clock = clock
-        self.naming = naming
-        self.learner_ids = roster.learner_ids
-        self.teacher_ids = roster.teacher_ids
-        self.group_ids = roster.group_ids
-        self.members = roster.members
-        self.rejected: list[Rejected] = []
-        self.seen: set[tuple[str, str, str]] = set()
-        self.warnings: list[str] = []
+        self.naming = naming or Naming()
+        self.roster = roster
         self.rooms: dict[int, HpRoom] = {room.key: room for room in read.rooms}
         self.subjects = {subject.key: subject.label for subject in read.subjects}
         self.courses = {course.key: course for course in read.courses}
         self.exemptions: dict[int, list[HpExemption]] = defaultdict(list)
         for exemption in read.exemptions:
             self.exemptions[exemption.learner_key].append(exemption)
+        # Memos: each value depends on the read and on one course at most, never on the
+        # séances built, so builds of different chunks may share them.
         self.audiences: dict[int, _Audience] = {}
         self.utc: dict[datetime, datetime | str] = {}
         self.names: dict[tuple[int, int | None, str], str] = {}
@@ -115,13 +124,50 @@ class _Builder:
         self.exempt_fixed: dict[tuple[int, int | None], tuple[str, ...]] = {}
         self.exempt_dated: dict[tuple[int, int | None], list[tuple[str, list[HpExemption]]]] = {}
 
-    def build(self) -> HpTimetable:
-        sessions = sorted(self._sessions(), key=lambda s: (s.start_at, s.source_id))
-        return HpTimetable(tuple(sessions), tuple(self.rejected), tuple(self.warnings))
+    def build(
+        self, seances: Iterable[HpSeance], courses: Mapping[int, HpCourse] | None = None
+    ) -> HpTimetable:
+        """The sessions of `seances`, sorted by (start, id): every séance of the courses
+        they belong to (a week's séances are identified together), each looked up in
+        `courses` (by default every course of the read). Rejections are this build's own."""
+        one = _Pass(self, self.courses if courses is None else courses)
+        sessions = sorted(one.sessions(seances), key=lambda s: (s.start_at, s.source_id))
+        return HpTimetable(tuple(sessions), tuple(one.rejected), tuple(one.warnings))
 
-    def _sessions(self) -> list[Session]:
+
+class _Pass:
+    """One build: its rejections and warnings; lookups and memos are the builder's."""
+
+    def __init__(self, shared: SessionBuilder, courses: Mapping[int, HpCourse]) -> None:
+        self.base = shared.base
+        self.clock = shared.clock
+        self.naming = shared.naming
+        self.course_families = shared.read.course_families
+        self.learner_ids = shared.roster.learner_ids
+        self.teacher_ids = shared.roster.teacher_ids
+        self.group_ids = shared.roster.group_ids
+        self.members = shared.roster.members
+        self.rooms = shared.rooms
+        self.subjects = shared.subjects
+        self.courses = courses
+        self.exemptions = shared.exemptions
+        self.audiences = shared.audiences
+        self.utc = shared.utc
+        self.names = shared.names
+        self.room_labels = shared.room_labels
+        self.exempt_fixed = shared.exempt_fixed
+        self.exempt_dated = shared.exempt_dated
+        self.rejected: list[Rejected] = []
+        self.seen: set[tuple[str, str, str]] = set()
+        self.warnings: list[str] = []
+        # A course's type when a séance names none: the one of its séances (the last read),
+        # as the course's `TypeCours`.
+        self.types: dict[int, str] = {}
+
+    def sessions(self, seances: Iterable[HpSeance]) -> list[Session]:
         wanted: list[HpSeance] = []
-        for seance in self.read.seances:
+        for seance in seances:
+            self.types[seance.course_key] = seance.course_type
             course = self.courses.get(seance.course_key)
             if course is None:
                 self._reject(
@@ -222,7 +268,7 @@ class _Builder:
         return found
 
     def _session_name(self, seance: HpSeance, course: HpCourse, subject_key: int | None) -> str:
-        course_type = seance.course_type or course.course_type
+        course_type = seance.course_type or course.course_type or self.types[course.key]
         memo_key = (course.key, subject_key, course_type)
         found = self.names.get(memo_key)
         if found is None:
@@ -291,7 +337,7 @@ class _Builder:
                 f"course {course.key} lists {len(individuals) - len(known)} learner(s) "
                 "Hyperplanning did not list"
             )
-        attrs, unknown = course_family_attrs(course.section_keys, self.read.course_families)
+        attrs, unknown = course_family_attrs(course.section_keys, self.course_families)
         if unknown:
             self.warnings.append(
                 f"course {course.key} sits in unknown course-family sections {list(unknown)}"
