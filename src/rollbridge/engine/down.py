@@ -134,13 +134,11 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
                 ctx, report, now, window, works, dry_run=dry_run, rebuild_all=ctx.rebuild_all
             )
         except _ReuseViolated as exc:
+            # Rare, and only after a source broke its promise: plan again from scratch.
             for work in works:
                 work.close()
             works.clear()
-            fresh = RunReport(tenant=report.tenant, direction="down", started_at=now)
-            fresh.run_id = report.run_id
-            fresh.warnings.append(str(exc))
-            _copy_report(fresh, report)
+            _restart(report, warning=str(exc))
             expansion = _plan_accounts(
                 ctx, report, now, window, works, dry_run=dry_run, rebuild_all=True
             )
@@ -161,10 +159,18 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
             work.close()
 
 
-def _copy_report(source: RunReport, target: RunReport) -> None:
-    """Start `target` again from `source` (a run that plans a second time)."""
+def _restart(report: RunReport, *, warning: str) -> None:
+    """Forget what planning put in `report` (a run that plans a second time), keeping the
+    run's identity, and say why."""
+    fresh = RunReport(
+        tenant=report.tenant,
+        direction=report.direction,
+        started_at=report.started_at,
+        run_id=report.run_id,
+        warnings=[warning],
+    )
     for name in RunReport.__slots__:
-        setattr(target, name, getattr(source, name))
+        setattr(report, name, getattr(fresh, name))
 
 
 def _expand(ctx: RunContext, snapshot: Snapshot, *, rebuild_all: bool) -> Expansion:
