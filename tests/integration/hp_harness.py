@@ -18,8 +18,9 @@ from rollbridge.model import Snapshot
 from rollbridge.report import RunReport
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sandbox.hyperplanning.server import HyperplanningSandbox
+from rollbridge.sources.hyperplanning.ids import parse_session_id
 from rollbridge.store import Store
-from rollbridge.timeconv import parse_instant
+from rollbridge.timeconv import parse_instant, zone
 
 KEY_A = "sk-PLANTED-hp-account-a"
 KEY_B = "sk-PLANTED-hp-account-b"
@@ -138,3 +139,14 @@ def spring(h: HpHarness) -> HpHarness:
     have séances."""
     h.now, h.year_end = datetime(2027, 3, 22, 4, 0, tzinfo=UTC), "2027-04-02"
     return h
+
+
+def future_seance(h: HpHarness, snapshot: Snapshot) -> tuple[int, int, datetime]:
+    """(course, HP week, wall-clock start) of the first future séance read."""
+    base = (snapshot.key_space or "").rstrip(":")
+    for session in sorted(snapshot.sessions, key=lambda s: s.start_at):
+        ref = parse_session_id(session.source_id, base)
+        if ref is not None and ref.week is not None and session.start_at > h.now:
+            wall = session.start_at.astimezone(zone("Europe/Paris")).replace(tzinfo=None)
+            return ref.course_key, ref.week, wall
+    raise AssertionError("no future séance")

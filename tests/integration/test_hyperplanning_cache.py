@@ -21,12 +21,12 @@ from rollbridge.logging import configure_logging
 from rollbridge.model import Snapshot
 from rollbridge.sources.hyperplanning.cache import CACHE_FILE, max_age_s
 from rollbridge.sources.hyperplanning.client import HpswClient
-from rollbridge.sources.hyperplanning.ids import key_of, parse_session_id
+from rollbridge.sources.hyperplanning.ids import key_of
 from rollbridge.sources.hyperplanning.parse import as_keys
 from rollbridge.sources.hyperplanning.source import HyperplanningSource, default_client
 from rollbridge.timeconv import zone
 
-from .hp_harness import KEY_A, HpHarness
+from .hp_harness import KEY_A, HpHarness, future_seance
 
 PER_COURSE = (
     "PromotionsDuCours",
@@ -160,17 +160,6 @@ def fresh(h: HpHarness, edits: Edits | None = None) -> Snapshot:
         return read(h, edits=edits)
     finally:
         h.source = kept
-
-
-def future_seance(h: HpHarness, snapshot: Snapshot) -> tuple[int, int, datetime]:
-    """(course, HP week, wall-clock start) of the first future séance read."""
-    base = (snapshot.key_space or "").rstrip(":")
-    for session in sorted(snapshot.sessions, key=lambda s: s.start_at):
-        ref = parse_session_id(session.source_id, base)
-        if ref is not None and ref.week is not None and session.start_at > h.now:
-            wall = session.start_at.astimezone(zone("Europe/Paris")).replace(tzinfo=None)
-            return ref.course_key, ref.week, wall
-    raise AssertionError("no future séance")
 
 
 def course_of(session_id: str) -> int:

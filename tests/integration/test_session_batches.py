@@ -173,15 +173,31 @@ def test_a_session_removed_from_a_batch_is_cancelled(h: BatchedHarness) -> None:
     assert h.built() == [] and h.sandbox.writes() == 0
 
 
-def test_a_person_changed_rebuilds_every_batch_but_writes_only_the_person(
+def test_a_person_renamed_rebuilds_no_batch_and_writes_only_the_person(
     h: BatchedHarness,
 ) -> None:
     h.run()
     h.built()
     h.school.user("stu-3")["familyName"] = "Durand"
     report = h.run()
-    assert len(h.built()) == 10  # shaping reads people: every batch is checked again
+    assert h.built() == []  # no session reads a name
     assert report.accounts[0].applied == {"update student": 1}
+
+
+def test_an_e_mail_made_invalid_rebuilds_every_batch_and_drops_the_learner(
+    h: BatchedHarness,
+) -> None:
+    """Shaping leaves out a person without a valid e-mail, so every roster they are on
+    changes: the batches must be built again."""
+    h.guard = {"max_delete_ratio": 0.5}  # the learner is archived: 1 of 8
+    h.run()
+    h.built()
+    h.school.user("stu-3")["email"] = "not-an-e-mail"
+    report = h.run()
+    assert len(h.built()) == 10
+    applied = report.accounts[0].applied
+    assert applied["update course"] == 10 and applied["cancel student"] == 1, applied
+    assert all(len(c["STUDENTS"]) == 3 for c in h.courses() if "Math" in c["NAME"])
     h.run()
     assert h.built() == [] and h.sandbox.writes() == 0
 

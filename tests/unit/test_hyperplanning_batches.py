@@ -28,6 +28,7 @@ from rollbridge.sources.hyperplanning.inputs import (
     HpSection,
 )
 from rollbridge.sources.hyperplanning.records import BuildOptions, build_snapshot
+from rollbridge.sources.hyperplanning.roster import build_roster
 from rollbridge.sources.hyperplanning.timetable import Clock, Naming
 
 from .test_hyperplanning_parse import BASE, FIRST_DAY, MONDAY, PARIS, YEAR, _school, _seance
@@ -38,7 +39,9 @@ NAMING = Naming()
 
 def digest_of(read: HpRead, **changes: Any) -> str:
     args: dict[str, Any] = {"base": BASE, "clock": CLOCK, "naming": NAMING, "tutors": False}
-    return read_digest(read, **{**args, **changes})
+    args.update(changes)
+    roster = build_roster(read, args["base"], tutors=args["tutors"])
+    return read_digest(read, roster, **args)
 
 
 def chunked(read: HpRead, groups: tuple[tuple[int, ...], ...]) -> tuple[SeanceChunk, ...]:
@@ -165,17 +168,8 @@ class _Answer:
 # ----- what the read-wide digest covers ----------------------------------------------------
 
 READ_CHANGES: dict[str, Any] = {
-    "a learner renamed": lambda r: replace(
-        r, learners=(replace(r.learners[0], last_name="Autre"), *r.learners[1:])
-    ),
-    "a learner's e-mail": lambda r: replace(
-        r, learners=(replace(r.learners[0], email=None), *r.learners[1:])
-    ),
     "a learner's promotion": lambda r: replace(
         r, learners=(replace(r.learners[0], promotion_keys=()), *r.learners[1:])
-    ),
-    "an instructor renamed": lambda r: replace(
-        r, teachers=(replace(r.teachers[0], last_name="Autre"), *r.teachers[1:])
     ),
     "a room renamed": lambda r: replace(
         r, rooms=(replace(r.rooms[0], name="Amphi Z"), *r.rooms[1:])
@@ -186,22 +180,12 @@ READ_CHANGES: dict[str, Any] = {
     "a subject renamed": lambda r: replace(
         r, subjects=(replace(r.subjects[0], label="Algèbre"), *r.subjects[1:])
     ),
-    "a promotion renamed": lambda r: replace(
-        r, promotions=(replace(r.promotions[0], name="BTS SIO 2"),)
-    ),
     "a TD member added": lambda r: replace(
         r, td_options=(replace(r.td_options[0], learner_keys=(31, 32)),)
     ),
     "an exemption added": lambda r: replace(r, exemptions=(*r.exemptions, HpExemption(33, 2))),
     "an exemption's period": lambda r: replace(
         r, exemptions=(r.exemptions[0], replace(r.exemptions[1], end_on=date(2027, 1, 1)))
-    ),
-    "a student-family section renamed": lambda r: replace(
-        r,
-        student_families=HpFamilyIndex(
-            r.student_families.families,
-            {**r.student_families.sections, 120: HpSection(120, 101, "Lyon")},
-        ),
     ),
     "a course family renamed": lambda r: replace(
         r,
@@ -210,10 +194,40 @@ READ_CHANGES: dict[str, Any] = {
 }
 
 
+# Changes no session reads (the engine covers what shaping and routing read of people).
+UNREAD_CHANGES: dict[str, Any] = {
+    "a learner's e-mail": lambda r: replace(
+        r, learners=(replace(r.learners[0], email=None), *r.learners[1:])
+    ),
+    "a learner renamed": lambda r: replace(
+        r, learners=(replace(r.learners[0], last_name="Autre"), *r.learners[1:])
+    ),
+    "an instructor renamed": lambda r: replace(
+        r, teachers=(replace(r.teachers[0], last_name="Autre"), *r.teachers[1:])
+    ),
+    "a promotion renamed": lambda r: replace(
+        r, promotions=(replace(r.promotions[0], name="BTS SIO 2"),)
+    ),
+    "a student-family section renamed": lambda r: replace(
+        r,
+        student_families=HpFamilyIndex(
+            r.student_families.families,
+            {**r.student_families.sections, 120: HpSection(120, 101, "Lyon")},
+        ),
+    ),
+}
+
+
 @pytest.mark.parametrize("change", sorted(READ_CHANGES))
 def test_the_read_digest_changes_with_every_input_of_the_timetable(change: str) -> None:
     read = _school()
     assert digest_of(READ_CHANGES[change](read)) != digest_of(read)
+
+
+@pytest.mark.parametrize("change", sorted(UNREAD_CHANGES))
+def test_the_read_digest_ignores_what_no_session_reads(change: str) -> None:
+    read = _school()
+    assert digest_of(UNREAD_CHANGES[change](read)) == digest_of(read)
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 A batch's fingerprint covers everything its `build` reads (`model.SessionBatch`): the
 digest of its chunk's séance answer, its courses' records, and one digest of the rest of
-the read the timetable uses (people, groups, rooms, subjects, exemptions, families, the
-base, the clock and the options: `read_digest`), plus `BUILD_VERSION`. The engine builds
+the read the timetable uses (the roster's ids and members, rooms, subjects, exemptions,
+course families, the base, the clock and the options: `read_digest`), plus
+`BUILD_VERSION`. The engine builds
 only the batches whose fingerprint changed since it last synced them whole; the others'
 sessions are what Edusign holds. So a change to anything `timetable.SessionBuilder` or the
 séance parsing reads must show in the fingerprint: when unsure, add it to `read_digest`.
@@ -18,6 +19,7 @@ from rollbridge.fingerprint import Fingerprint
 from rollbridge.model import BatchContent, SessionBatch
 from rollbridge.sources.hyperplanning.chunks import SeanceChunk
 from rollbridge.sources.hyperplanning.inputs import HpCourse, HpRead
+from rollbridge.sources.hyperplanning.roster import HpRoster
 from rollbridge.sources.hyperplanning.timetable import Clock, Naming, SessionBuilder
 
 # Bump whenever what a batch builds from the same inputs changes: the séance parsing
@@ -27,25 +29,29 @@ BUILD_VERSION = 1
 
 
 def read_digest(
-    read: HpRead, *, base: str, clock: Clock, naming: Naming, tutors: bool = False
+    read: HpRead,
+    roster: HpRoster,
+    *,
+    base: str,
+    clock: Clock,
+    naming: Naming,
+    tutors: bool = False,
 ) -> str:
     """One digest of every input of the timetable beside a chunk's séances and courses:
-    learners, instructors, rooms, subjects, promotions, TD/options, exemptions, both family
-    indexes (the roster's ids and memberships come from them), the base, first day, time
-    zone, window and naming. Tutors are left out: no session reads them."""
+    the roster's lookups (learner, instructor and group ids by Hyperplanning key, and each
+    group's members), rooms, subjects, exemptions, the course families, the base, first
+    day, time zone, window, naming and the tutors flag. People's names and e-mails, group
+    names and student families are left out: no session reads them (the engine covers
+    what shaping and routing read of people, `engine/batches.py`), so a learner renamed
+    does not rebuild every batch."""
     found = Fingerprint("hyperplanning read")
     found.add((base, clock.first_day, clock.tz, clock.window, naming, tutors))
-    for records in (
-        read.learners,
-        read.teachers,
-        read.rooms,
-        read.subjects,
-        read.promotions,
-        read.td_options,
-        read.exemptions,
-    ):
+    found.add(roster.learner_ids)
+    found.add(roster.teacher_ids)
+    found.add(roster.group_ids)
+    found.add(roster.members)
+    for records in (read.rooms, read.subjects, read.exemptions):
         found.add_all(records)
-    found.add(read.student_families)
     found.add(read.course_families)
     return found.hexdigest()
 

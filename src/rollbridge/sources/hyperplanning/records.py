@@ -69,7 +69,9 @@ def build_snapshot(
         timetable = builder.build(read.seances)
     else:
         timetable = HpTimetable()
-        digest = read_digest(read, base=base, clock=clock, naming=naming, tutors=options.tutors)
+        digest = read_digest(
+            read, roster, base=base, clock=clock, naming=naming, tutors=options.tutors
+        )
         batches = session_batches(builder, chunks, digest_of_read=digest)
     snapshot = Snapshot(
         people=roster.people,
