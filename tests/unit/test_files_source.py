@@ -129,9 +129,11 @@ def test_deltas_apply_on_top_of_the_bulk_and_list_deletions(tmp_path: Path) -> N
 
 
 def test_a_missing_bulk_bundle_makes_the_read_incomplete(tmp_path: Path) -> None:
-    snapshot = source(
-        tmp_path, oneroster=tmp_path / "nowhere", deltas=(FIXTURES / "delta_v12",)
-    ).read(YEAR).built()
+    snapshot = (
+        source(tmp_path, oneroster=tmp_path / "nowhere", deltas=(FIXTURES / "delta_v12",))
+        .read(YEAR)
+        .built()
+    )
     assert not snapshot.complete
     assert any(r.kind == "file" and "does not exist" in r.reason for r in snapshot.rejected)
     # What the delta says is still read: upserts are safe, deletions need completeness.

@@ -79,9 +79,10 @@ def repeated_lines(rows: CsvRows) -> frozenset[int]:
     row has its id. Only ids that occur more than once are looked at (a handful, if any).
     """
     i_id = rows.reader.at[0]
-    counts = Counter(row[i_id].strip() for _, row in rows.records)
-    if all(n == 1 for n in counts.values()):
-        return frozenset()
+    keys = [row[i_id].strip() for _, row in rows.records]
+    if len(set(keys)) == len(keys):
+        return frozenset()  # the usual case, checked without counting
+    counts = Counter(keys)
     accepted: set[str] = set()
     repeats: set[int] = set()
     for line, row in rows.records:

@@ -30,7 +30,7 @@ from rollbridge.sources.base import (
     no_progress,
 )
 from rollbridge.sources.files import attendance_csv
-from rollbridge.sources.files.batches import read_digest, session_batches
+from rollbridge.sources.files.batches import CHUNK_ROWS, read_digest, session_batches
 from rollbridge.sources.files.calendar import (
     CsvRows,
     SessionFile,
@@ -71,11 +71,19 @@ class FilesSource:
     )
 
     def __init__(
-        self, settings: FilesSettings, tz: ZoneInfo, *, clock: Callable[[], datetime] = _utc_now
+        self,
+        settings: FilesSettings,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        chunk_rows: int | None = CHUNK_ROWS,
     ) -> None:
         self.settings = settings
         self.tz = tz
         self._clock = clock  # stamps `updated_at` in the attendance file; tests pin it
+        # Rows per session batch of a CSV planning; None reads every session at once (the
+        # reference the batched read is tested against).
+        self.chunk_rows = chunk_rows
 
     def read(self, window: Window, progress: Progress = no_progress) -> Snapshot:
         """Roster and sessions in `window`; `complete=False` when anything was not read.
@@ -87,12 +95,17 @@ class FilesSource:
         roster, roster_whole = self._read_roster(rejected, progress)
         progress("sessions", 0, None)
         planning, planning_whole = self._read_planning(rejected, window)
+        # Two cases need the built sessions, so the CSV is read at once: the "nothing at
+        # all" rule when no person was read, and a session key the roster deleted (none
+        # today: it deletes people and groups) that a present session must keep.
+        if (
+            isinstance(planning, CsvRows)
+            and self.chunk_rows is not None
+            and roster.people
+            and not any(kind == "session" for kind, _ in roster.deleted)
+        ):
+            return self._batched(roster, planning, rejected, roster_whole, window, progress)
         if isinstance(planning, CsvRows):
-            # Both exceptions need the built sessions: the "nothing at all" rule when no
-            # person was read, and a session key the roster deleted (none today: it
-            # deletes people and groups) that a present session must keep.
-            if roster.people and not any(kind == "session" for kind, _ in roster.deleted):
-                return self._batched(roster, planning, rejected, roster_whole, window, progress)
             planning = planning.parsed()
         whole = roster_whole and planning_whole
         return self._eager(roster, planning, rejected, whole, window, progress)
@@ -159,7 +172,13 @@ class FilesSource:
             settings=self.settings.model_dump_json(),
             origin=str(self.settings.sessions),
         )
-        batches = session_batches(rows, SessionLinker(roster), window, digest_of_read=digest)
+        batches = session_batches(
+            rows,
+            SessionLinker(roster),
+            window,
+            digest_of_read=digest,
+            size=self.chunk_rows or CHUNK_ROWS,
+        )
         progress("sessions", len(rows.records), len(rows.records))
         rejected.extend(roster.rejected)
         rejected.extend(rows.rejected)
