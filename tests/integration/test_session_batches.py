@@ -50,7 +50,7 @@ class BatchedSource:
         self.built: list[str] = []
 
     def read(self, window: Window, progress: Progress = no_progress) -> Snapshot:
-        snapshot: Snapshot = self.inner.read(window, progress)  # type: ignore[attr-defined]
+        snapshot: Snapshot = self.inner.read(window, progress).built()  # type: ignore[attr-defined]
         groups: dict[str, list[Session]] = {}
         for session in snapshot.sessions:
             groups.setdefault(self.batch_of(session), []).append(session)

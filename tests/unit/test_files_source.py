@@ -62,7 +62,7 @@ def test_declares_its_system_and_capabilities(tmp_path: Path) -> None:
 
 def test_read_is_complete_and_links_sessions_to_the_roster(tmp_path: Path) -> None:
     stages: list[str] = []
-    snapshot = source(tmp_path).read(YEAR, lambda stage, done, total: stages.append(stage))
+    snapshot = source(tmp_path).read(YEAR, lambda stage, done, total: stages.append(stage)).built()
     assert snapshot.complete
     assert snapshot.window == YEAR
     assert snapshot.counts() == {
@@ -102,7 +102,7 @@ def test_read_is_complete_and_links_sessions_to_the_roster(tmp_path: Path) -> No
 
 
 def test_ade_calendar_is_matched_by_names_categories_and_emails(tmp_path: Path) -> None:
-    snapshot = source(tmp_path, sessions=FIXTURES / "ade_like.ics").read(YEAR)
+    snapshot = source(tmp_path, sessions=FIXTURES / "ade_like.ics").read(YEAR).built()
     assert snapshot.complete
     sessions = {s.source_id: s for s in snapshot.sessions}
     ade = sessions["ADE60414e4e4545454e434f555253323032362d323032372d3132373437362d302d3133"]
@@ -118,7 +118,7 @@ def test_ade_calendar_is_matched_by_names_categories_and_emails(tmp_path: Path) 
 
 
 def test_deltas_apply_on_top_of_the_bulk_and_list_deletions(tmp_path: Path) -> None:
-    snapshot = source(tmp_path, deltas=(FIXTURES / "delta_v12",)).read(YEAR)
+    snapshot = source(tmp_path, deltas=(FIXTURES / "delta_v12",)).read(YEAR).built()
     assert snapshot.complete  # the bulk read was complete
     learners = {p.source_id for p in snapshot.people if p.role == "learner"}
     assert learners == {"s-leroy", "s-durand"}
@@ -129,9 +129,11 @@ def test_deltas_apply_on_top_of_the_bulk_and_list_deletions(tmp_path: Path) -> N
 
 
 def test_a_missing_bulk_bundle_makes_the_read_incomplete(tmp_path: Path) -> None:
-    snapshot = source(
-        tmp_path, oneroster=tmp_path / "nowhere", deltas=(FIXTURES / "delta_v12",)
-    ).read(YEAR)
+    snapshot = (
+        source(tmp_path, oneroster=tmp_path / "nowhere", deltas=(FIXTURES / "delta_v12",))
+        .read(YEAR)
+        .built()
+    )
     assert not snapshot.complete
     assert any(r.kind == "file" and "does not exist" in r.reason for r in snapshot.rejected)
     # What the delta says is still read: upserts are safe, deletions need completeness.
@@ -139,7 +141,7 @@ def test_a_missing_bulk_bundle_makes_the_read_incomplete(tmp_path: Path) -> None
 
 
 def test_a_delta_as_the_base_bundle_is_not_complete(tmp_path: Path) -> None:
-    snapshot = source(tmp_path, oneroster=FIXTURES / "delta_v12").read(YEAR)
+    snapshot = source(tmp_path, oneroster=FIXTURES / "delta_v12").read(YEAR).built()
     assert not snapshot.complete
     assert any("must hold" in r.reason for r in snapshot.rejected)
 
@@ -149,14 +151,14 @@ def test_an_unreadable_row_in_the_bulk_makes_the_read_incomplete(tmp_path: Path)
     shutil.copytree(FIXTURES / "school_v12", bundle)
     with (bundle / "enrollments.csv").open("ab") as handle:
         handle.write(b"e-bad,active\r\n")
-    snapshot = source(tmp_path, oneroster=bundle).read(YEAR)
+    snapshot = source(tmp_path, oneroster=bundle).read(YEAR).built()
     assert not snapshot.complete
     assert any(r.source_id == "enrollments.csv:12" for r in snapshot.rejected)
     assert snapshot.counts()["learner"] == 2  # the rest is read
 
 
 def test_a_missing_planning_file_makes_the_read_incomplete(tmp_path: Path) -> None:
-    snapshot = source(tmp_path, sessions=tmp_path / "none.ics").read(YEAR)
+    snapshot = source(tmp_path, sessions=tmp_path / "none.ics").read(YEAR).built()
     assert not snapshot.complete
     assert snapshot.sessions == ()
     assert snapshot.counts()["learner"] == 2
@@ -174,7 +176,7 @@ def test_an_empty_read_is_never_complete(tmp_path: Path) -> None:
         (bundle / f"{name}.csv").write_text("sourcedId,status\n")
     planning = tmp_path / "sessions.csv"
     planning.write_text("session_id,title,start,end\n")
-    snapshot = source(tmp_path, oneroster=bundle, sessions=planning).read(YEAR)
+    snapshot = source(tmp_path, oneroster=bundle, sessions=planning).read(YEAR).built()
     assert snapshot.is_empty
     assert not snapshot.complete
     assert any("no people and no sessions" in r.reason for r in snapshot.rejected)

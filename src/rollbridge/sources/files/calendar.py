@@ -25,7 +25,8 @@ are expanded inside the read window; an occurrence's id is `UID@<original start,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 from rollbridge.model import Rejected, Session, Window
 from rollbridge.sources.files.csvio import (
     BadRow,
+    Record,
     csv_bytes,
     decode_text,
     header_index,
@@ -106,83 +108,209 @@ def parse_sessions_csv(data: bytes, *, tz: ZoneInfo, origin: str) -> SessionFile
     slots), and no regular expression runs per row.
     """
     header, records = read_csv(decode_text(data))
+    failure = _header_failure(header, origin)
+    if failure is not None:
+        return failure
+    reader = CsvRowReader(header_index(header), tz=tz, name=Path(origin).name)
+    sessions, rejected, is_whole, count = reader.read(records)
+    return SessionFile(tuple(sessions), tuple(rejected), frozenset(), is_whole, count)
+
+
+def _header_failure(header: list[str], origin: str) -> SessionFile | None:
+    """The file-level failure of a header that lacks a required column, or None."""
     index = header_index(header)
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
-    if missing:
-        reason = f"the header lacks {', '.join(missing)} (found: {', '.join(header) or 'nothing'})"
-        return SessionFile(rejected=(Rejected("file", origin, reason),), is_whole=False)
-    name = Path(origin).name
-    at = [index.get(column, -1) for column in SESSION_COLUMNS]
-    i_id, i_title, i_start, i_end, i_class, i_instr, i_learn, i_exempt, i_room, i_code, i_desc = at
-    times: dict[str, datetime | str] = {}
-    # A timetable repeats titles, rooms and id lists all year: one object per distinct
-    # text keeps a 60,000-row read tens of megabytes smaller (and later lookups cheaper).
-    shared_ids: dict[str, tuple[str, ...]] = {}
-    shared_text: dict[str, str] = {}
+    if not missing:
+        return None
+    reason = f"the header lacks {', '.join(missing)} (found: {', '.join(header) or 'nothing'})"
+    return SessionFile(rejected=(Rejected("file", origin, reason),), is_whole=False)
 
-    def ids(text: str) -> tuple[str, ...]:
-        found = shared_ids.get(text)
+
+def _bad_row(name: str, item: BadRow) -> Rejected:
+    return Rejected("row", f"{name}:{item.line}", item.reason)
+
+
+def _no_id(name: str, line: int) -> Rejected:
+    return Rejected("row", f"{name}:{line}", "no session_id")
+
+
+class CsvRowReader:
+    """Turns rows of a sessions CSV into planned sessions, given the header's columns.
+
+    One reader may read a file in several parts (`batches.py`): what it caches (times,
+    shared texts and id lists) depends only on the texts and the time zone.
+    """
+
+    def __init__(self, index: dict[str, int], *, tz: ZoneInfo, name: str) -> None:
+        self.tz = tz
+        self.name = name
+        self.at = [index.get(column, -1) for column in SESSION_COLUMNS]
+        self.times: dict[str, datetime | str] = {}
+        # A timetable repeats titles, rooms and id lists all year: one object per distinct
+        # text keeps a 60,000-row read tens of megabytes smaller (and later lookups cheaper).
+        self.shared_ids: dict[str, tuple[str, ...]] = {}
+        self.shared_text: dict[str, str] = {}
+
+    def _time(self, raw: str) -> datetime | str:
+        found = self.times.get(raw)
         if found is None:
-            found = shared_ids[text] = split_values(text)
+            found = self.times[raw] = _instant(raw, self.tz)
         return found
 
-    def text_of(value: str) -> str | None:
-        value = value.strip()
-        return shared_text.setdefault(value, value) if value else None
+    def usable(self, row: list[str]) -> bool:
+        """Whether a row with a session_id becomes a session unless its id repeats: the
+        test `read` applies before it looks at earlier ids."""
+        i_title, i_start, i_end = self.at[1:4]
+        start = self._time(row[i_start].strip())
+        end = self._time(row[i_end].strip())
+        if isinstance(start, str) or isinstance(end, str):
+            return False
+        return end > start and bool(row[i_title].strip())
 
-    sessions: list[PlannedSession] = []
+    def read(
+        self, records: Iterable[Record | BadRow], repeats: Container[int] = ()
+    ) -> tuple[list[PlannedSession], list[Rejected], bool, int]:
+        """Sessions and rejections of `records`, whether every row was readable, and the
+        rows read. A row whose id repeats an earlier accepted row is rejected; so is one
+        whose line is in `repeats` (the earlier row was in another part of the file)."""
+        name = self.name
+        (
+            i_id,
+            i_title,
+            i_start,
+            i_end,
+            i_class,
+            i_instr,
+            i_learn,
+            i_exempt,
+            i_room,
+            i_code,
+            i_desc,
+        ) = self.at
+        times = self.times
+        tz = self.tz
+        shared_ids = self.shared_ids
+        shared_text = self.shared_text
+
+        def ids(text: str) -> tuple[str, ...]:
+            found = shared_ids.get(text)
+            if found is None:
+                found = shared_ids[text] = split_values(text)
+            return found
+
+        def text_of(value: str) -> str | None:
+            value = value.strip()
+            return shared_text.setdefault(value, value) if value else None
+
+        sessions: list[PlannedSession] = []
+        rejected: list[Rejected] = []
+        seen: set[str] = set()
+        is_whole = True
+        count = 0
+        for item in records:
+            count += 1
+            if isinstance(item, BadRow):
+                rejected.append(_bad_row(name, item))
+                is_whole = False
+                continue
+            line, row = item
+            key = row[i_id].strip()
+            if not key:
+                rejected.append(_no_id(name, line))
+                is_whole = False
+                continue
+            raw_start, raw_end = row[i_start].strip(), row[i_end].strip()
+            start = times.get(raw_start)
+            if start is None:
+                start = times[raw_start] = _instant(raw_start, tz)
+            end = times.get(raw_end)
+            if end is None:
+                end = times[raw_end] = _instant(raw_end, tz)
+            title = text_of(row[i_title]) or ""
+            if (
+                isinstance(start, str)
+                or isinstance(end, str)
+                or end <= start
+                or not title
+                or key in seen
+                or line in repeats
+            ):
+                shown = (raw_start, raw_end)
+                reason = _problem(start, end, title, shown) or "session_id repeats an earlier row"
+                rejected.append(Rejected("session", key, reason, label=f"{name}:{line}"))
+                continue
+            seen.add(key)
+            sessions.append(
+                PlannedSession(
+                    key,
+                    title,
+                    start,
+                    end,
+                    ids(row[i_class]) if i_class >= 0 else None,
+                    ids(row[i_instr]) if i_instr >= 0 else None,
+                    ids(row[i_learn]) if i_learn >= 0 else (),
+                    ids(row[i_exempt]) if i_exempt >= 0 else (),
+                    text_of(row[i_room]) if i_room >= 0 else None,
+                    text_of(row[i_code]) if i_code >= 0 else None,
+                    row[i_desc].strip() if i_desc >= 0 else "",
+                )
+            )
+        return sessions, rejected, is_whole, count
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """A sessions CSV split into rows, before any row becomes a session (`batches.py`).
+
+    `records` are the rows that have a session_id, in file order; the rows that cannot be
+    read or have no session_id are already in `rejected` and make the file not whole.
+    `lines` are the file's physical lines (line n is `lines[n - 1]`), so a part of the file
+    can be fingerprinted by its raw text.
+    """
+
+    name: str
+    header: tuple[str, ...]
+    reader: CsvRowReader
+    records: tuple[Record, ...]
+    lines: tuple[str, ...]
+    rejected: tuple[Rejected, ...]
+    is_whole: bool
+    count: int
+
+    def parsed(self) -> SessionFile:
+        """Every row read at once, as `parse_sessions_csv` reads them."""
+        sessions, rejected, _, _ = self.reader.read(self.records)
+        return SessionFile(
+            tuple(sessions), (*self.rejected, *rejected), frozenset(), self.is_whole, self.count
+        )
+
+
+def split_sessions_csv(data: bytes, *, tz: ZoneInfo, origin: str) -> CsvRows | SessionFile:
+    """The rows of a sessions CSV, checked only as far as the whole file needs (readable,
+    with a session_id); a `SessionFile` when the header lacks a required column."""
+    text = decode_text(data)
+    header, items = read_csv(text)
+    failure = _header_failure(header, origin)
+    if failure is not None:
+        return failure
+    name = Path(origin).name
+    reader = CsvRowReader(header_index(header), tz=tz, name=name)
+    i_id = reader.at[0]
+    records: list[Record] = []
     rejected: list[Rejected] = []
-    seen: set[str] = set()
-    is_whole = True
     count = 0
-    for item in records:
+    for item in items:
         count += 1
         if isinstance(item, BadRow):
-            rejected.append(Rejected("row", f"{name}:{item.line}", item.reason))
-            is_whole = False
-            continue
-        line, row = item
-        key = row[i_id].strip()
-        if not key:
-            rejected.append(Rejected("row", f"{name}:{line}", "no session_id"))
-            is_whole = False
-            continue
-        raw_start, raw_end = row[i_start].strip(), row[i_end].strip()
-        start = times.get(raw_start)
-        if start is None:
-            start = times[raw_start] = _instant(raw_start, tz)
-        end = times.get(raw_end)
-        if end is None:
-            end = times[raw_end] = _instant(raw_end, tz)
-        title = text_of(row[i_title]) or ""
-        if (
-            isinstance(start, str)
-            or isinstance(end, str)
-            or end <= start
-            or not title
-            or key in seen
-        ):
-            shown = (raw_start, raw_end)
-            reason = _problem(start, end, title, shown) or "session_id repeats an earlier row"
-            rejected.append(Rejected("session", key, reason, label=f"{name}:{line}"))
-            continue
-        seen.add(key)
-        sessions.append(
-            PlannedSession(
-                key,
-                title,
-                start,
-                end,
-                ids(row[i_class]) if i_class >= 0 else None,
-                ids(row[i_instr]) if i_instr >= 0 else None,
-                ids(row[i_learn]) if i_learn >= 0 else (),
-                ids(row[i_exempt]) if i_exempt >= 0 else (),
-                text_of(row[i_room]) if i_room >= 0 else None,
-                text_of(row[i_code]) if i_code >= 0 else None,
-                row[i_desc].strip() if i_desc >= 0 else "",
-            )
-        )
-    return SessionFile(tuple(sessions), tuple(rejected), frozenset(), is_whole, count)
+            rejected.append(_bad_row(name, item))
+        elif not item[1][i_id].strip():
+            rejected.append(_no_id(name, item[0]))
+        else:
+            records.append(item)
+    lines = tuple(io.StringIO(text, newline="").readlines())
+    return CsvRows(
+        name, tuple(header), reader, tuple(records), lines, tuple(rejected), not rejected, count
+    )
 
 
 def _instant(text: str, tz: ZoneInfo) -> datetime | str:
@@ -412,13 +540,17 @@ def _clean_description(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-def parse_sessions(data: bytes, *, tz: ZoneInfo, origin: str, window: Window | None) -> SessionFile:
-    """Sessions from `.ics`/`.ical` or `.csv` bytes; other names are sniffed by content."""
+def is_icalendar(data: bytes, origin: str) -> bool:
+    """Whether a planning file is iCalendar (by its name, else by its content) or CSV."""
     suffix = Path(origin).suffix.lower()
-    is_ics = suffix in (".ics", ".ical", ".ifb") or (
+    return suffix in (".ics", ".ical", ".ifb") or (
         suffix != ".csv" and data.lstrip(b"\xef\xbb\xbf \r\n\t")[:15].upper() == b"BEGIN:VCALENDAR"
     )
-    if is_ics:
+
+
+def parse_sessions(data: bytes, *, tz: ZoneInfo, origin: str, window: Window | None) -> SessionFile:
+    """Sessions from `.ics`/`.ical` or `.csv` bytes; other names are sniffed by content."""
+    if is_icalendar(data, origin):
         return parse_ics(data, tz=tz, origin=origin, window=window)
     return parse_sessions_csv(data, tz=tz, origin=origin)
 
@@ -426,11 +558,15 @@ def parse_sessions(data: bytes, *, tz: ZoneInfo, origin: str, window: Window | N
 __all__ = [
     "REQUIRED_COLUMNS",
     "SESSION_COLUMNS",
+    "CsvRowReader",
+    "CsvRows",
     "PlannedSession",
     "SessionFile",
     "SessionRow",
+    "is_icalendar",
     "parse_ics",
     "parse_sessions",
     "parse_sessions_csv",
+    "split_sessions_csv",
     "write_sessions_csv",
 ]

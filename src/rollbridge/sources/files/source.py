@@ -30,7 +30,15 @@ from rollbridge.sources.base import (
     no_progress,
 )
 from rollbridge.sources.files import attendance_csv
-from rollbridge.sources.files.calendar import SessionFile, parse_sessions
+from rollbridge.sources.files.batches import CHUNK_ROWS, read_digest, session_batches
+from rollbridge.sources.files.calendar import (
+    CsvRows,
+    SessionFile,
+    is_icalendar,
+    parse_ics,
+    parse_sessions,
+    split_sessions_csv,
+)
 from rollbridge.sources.files.link import SessionLinker
 from rollbridge.sources.files.oneroster import (
     REQUIRED_FILES,
@@ -63,24 +71,61 @@ class FilesSource:
     )
 
     def __init__(
-        self, settings: FilesSettings, tz: ZoneInfo, *, clock: Callable[[], datetime] = _utc_now
+        self,
+        settings: FilesSettings,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        chunk_rows: int | None = CHUNK_ROWS,
     ) -> None:
         self.settings = settings
         self.tz = tz
         self._clock = clock  # stamps `updated_at` in the attendance file; tests pin it
+        # Rows per session batch of a CSV planning; None reads every session at once (the
+        # reference the batched read is tested against).
+        self.chunk_rows = chunk_rows
 
     def read(self, window: Window, progress: Progress = no_progress) -> Snapshot:
-        """Roster and sessions in `window`; `complete=False` when anything was not read."""
+        """Roster and sessions in `window`; `complete=False` when anything was not read.
+
+        A CSV planning's sessions come as batches of rows (`batches.py`), built only when
+        the engine needs them; an iCalendar planning's are read at once.
+        """
         rejected: list[Rejected] = []
         roster, roster_whole = self._read_roster(rejected, progress)
         progress("sessions", 0, None)
         planning, planning_whole = self._read_planning(rejected, window)
+        # Two cases need the built sessions, so the CSV is read at once: the "nothing at
+        # all" rule when no person was read, and a session key the roster deleted (none
+        # today: it deletes people and groups) that a present session must keep.
+        if (
+            isinstance(planning, CsvRows)
+            and self.chunk_rows is not None
+            and roster.people
+            and not any(kind == "session" for kind, _ in roster.deleted)
+        ):
+            return self._batched(roster, planning, rejected, roster_whole, window, progress)
+        if isinstance(planning, CsvRows):
+            planning = planning.parsed()
+        whole = roster_whole and planning_whole
+        return self._eager(roster, planning, rejected, whole, window, progress)
+
+    def _eager(
+        self,
+        roster: Roster,
+        planning: SessionFile,
+        rejected: list[Rejected],
+        whole: bool,
+        window: Window,
+        progress: Progress,
+    ) -> Snapshot:
+        """Every session built and linked now (an iCalendar planning, or a rare case)."""
         sessions, bad = SessionLinker(roster).link(planning.sessions, window)
         progress("sessions", len(sessions), len(sessions))
         rejected.extend(roster.rejected)
         rejected.extend(planning.rejected)
         rejected.extend(bad)
-        complete = roster_whole and planning_whole
+        complete = whole
         if not roster.people and not sessions:
             # Nothing at all is far likelier a broken export than a school that closed.
             rejected.append(
@@ -106,6 +151,49 @@ class FilesSource:
             deleted=frozenset(deleted - present),
         )
 
+    def _batched(
+        self,
+        roster: Roster,
+        rows: CsvRows,
+        rejected: list[Rejected],
+        roster_whole: bool,
+        window: Window,
+        progress: Progress,
+    ) -> Snapshot:
+        """The CSV planning's sessions as batches; file-level rejections (unreadable rows,
+        rows without a session_id) stay in the snapshot, each batch rejects its own rows.
+        A CSV states no cancellation, and the roster deletes no session key here (`read`
+        checked), so `deleted` is the roster's whatever sessions are present."""
+        digest = read_digest(
+            rows,
+            roster,
+            tz=self.tz.key,
+            window=window,
+            settings=self.settings.model_dump_json(),
+            origin=str(self.settings.sessions),
+        )
+        batches = session_batches(
+            rows,
+            SessionLinker(roster),
+            window,
+            digest_of_read=digest,
+            size=self.chunk_rows or CHUNK_ROWS,
+        )
+        progress("sessions", len(rows.records), len(rows.records))
+        rejected.extend(roster.rejected)
+        rejected.extend(rows.rejected)
+        return Snapshot(
+            people=roster.people,
+            groups=roster.groups,
+            memberships=roster.memberships,
+            tutor_links=roster.tutor_links,
+            rejected=tuple(rejected),
+            complete=roster_whole and rows.is_whole,
+            window=window,
+            deleted=roster.deleted,
+            batches=batches,
+        )
+
     def _read_roster(self, rejected: list[Rejected], progress: Progress) -> tuple[Roster, bool]:
         """The bulk bundle then each delta, merged; whether all were read whole."""
         paths = [self.settings.oneroster, *self.settings.deltas]
@@ -128,8 +216,9 @@ class FilesSource:
         return build_roster(state, self.settings.tutor_roles), whole
 
     def _read_planning(
-        self, rejected: list[Rejected], window: Window | None
-    ) -> tuple[SessionFile, bool]:
+        self, rejected: list[Rejected], window: Window
+    ) -> tuple[SessionFile | CsvRows, bool]:
+        """An iCalendar planning parsed; a CSV one split into rows, not parsed yet."""
         path = self.settings.sessions
         try:
             data = path.read_bytes()
@@ -137,8 +226,11 @@ class FilesSource:
             reason = f"cannot read the planning file ({exc.strerror or exc})"
             rejected.append(Rejected("file", str(path), reason))
             return SessionFile(is_whole=False), False
-        planning = parse_sessions(data, tz=self.tz, origin=str(path), window=window)
-        return planning, planning.is_whole
+        if is_icalendar(data, str(path)):
+            planning = parse_ics(data, tz=self.tz, origin=str(path), window=window)
+            return planning, planning.is_whole
+        rows = split_sessions_csv(data, tz=self.tz, origin=str(path))
+        return rows, rows.is_whole
 
     def write_marks(self, marks: Sequence[Mark]) -> list[MarkResult]:
         """Merge marks into the attendance CSV, atomically; SourceError if it is unreadable."""
