@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from rollbridge.bootstrap import client_factory
 from rollbridge.config import TenantConfig, parse_config
@@ -97,3 +97,31 @@ class Harness:
 
     def edusign_id(self, key: str) -> str:
         return self.store.load_links(self.tenant, "main")[key].edusign_id
+
+
+class BuildCounting(Protocol):
+    """A source wrapper that records the batches it built."""
+
+    built: list[str]
+
+
+@dataclass
+class BatchHarness(Harness):
+    """A tenant whose source counts the session batches it builds (`built()`)."""
+
+    source: Any = None
+
+    def built(self) -> list[str]:
+        """The batches built since the last call."""
+        counting: BuildCounting = self.source
+        found = list(counting.built)
+        counting.built.clear()
+        return found
+
+    def run(self) -> RunReport:
+        """One down run, which must succeed, with the emulator's log cleared first."""
+        self.sandbox.clear_log()
+        self.school.write()
+        report = sync_down(self.ctx())
+        assert report.status == "ok", (report.error, report.accounts[0].failures)
+        return report

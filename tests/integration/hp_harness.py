@@ -5,12 +5,14 @@ the attendance through the emulators' controls, `down()` or `up()`, look at both
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rollbridge.bootstrap import build_source, client_factory
+from rollbridge.config import HyperplanningSource as HpSettings
 from rollbridge.config import TenantConfig, parse_config
 from rollbridge.engine import ApplyHooks, NoHooks, RunContext, sync_down, sync_up
 from rollbridge.engine.down import sync_window
@@ -18,7 +20,9 @@ from rollbridge.model import Snapshot
 from rollbridge.report import RunReport
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sandbox.hyperplanning.server import HyperplanningSandbox
+from rollbridge.sources.hyperplanning.client import HpswClient
 from rollbridge.sources.hyperplanning.ids import parse_session_id
+from rollbridge.sources.hyperplanning.source import HyperplanningSource, default_client
 from rollbridge.store import Store
 from rollbridge.timeconv import parse_instant, zone
 
@@ -150,3 +154,31 @@ def future_seance(h: HpHarness, snapshot: Snapshot) -> tuple[int, int, datetime]
             wall = session.start_at.astimezone(zone("Europe/Paris")).replace(tzinfo=None)
             return ref.course_key, ref.week, wall
     raise AssertionError("no future séance")
+
+
+def hp_source(
+    h: HpHarness,
+    *,
+    full: bool = False,
+    wrap: Callable[[HpswClient], Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> HyperplanningSource:
+    """The tenant's Hyperplanning source, its client wrapped by `wrap` (an edited or
+    counting HPSW), its clock `clock` (default: the harness's now)."""
+    config = h.config()
+    settings = config.source
+    assert isinstance(settings, HpSettings)
+
+    def factory(s: HpSettings) -> HpswClient:
+        client = default_client(s)
+        return client if wrap is None else cast(HpswClient, wrap(client))
+
+    return HyperplanningSource(
+        settings,
+        zone(config.timezone),
+        school_year=config.school_year,
+        tutors=config.options.tutors,
+        client_factory=factory,
+        full_read=full,
+        clock=clock or (lambda: h.now),
+    )

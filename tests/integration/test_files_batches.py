@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rollbridge.config import FilesSource as FilesSettings
-from rollbridge.engine import RunContext, sync_down
+from rollbridge.engine import RunContext
 from rollbridge.model import BatchContent, Snapshot, Window
-from rollbridge.report import RunReport
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sandbox.school import generate_school
 from rollbridge.sandbox.school_files import write_school_files
@@ -26,7 +25,7 @@ from rollbridge.sources.files import FilesSource
 from rollbridge.store import Store
 from rollbridge.timeconv import zone
 
-from .harness import API_KEY, Harness
+from .harness import API_KEY, BatchHarness
 from .tiny_school import TinySchool
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -183,7 +182,7 @@ class CountingSource:
         return getattr(self.inner, name)
 
 
-class CountingHarness(Harness):
+class CountingHarness(BatchHarness):
     source: CountingSource | None = None
 
     def ctx(self) -> RunContext:
@@ -196,19 +195,6 @@ class CountingHarness(Harness):
         else:
             self.source.inner = inner
         return dataclasses.replace(ctx, source=self.source)  # type: ignore[arg-type]
-
-    def built(self) -> list[str]:
-        assert self.source is not None
-        found = list(self.source.built)
-        self.source.built.clear()
-        return found
-
-    def run(self) -> RunReport:
-        self.sandbox.clear_log()
-        self.school.write()
-        report = sync_down(self.ctx())
-        assert report.status == "ok", (report.error, report.accounts[0].failures)
-        return report
 
 
 @pytest.fixture

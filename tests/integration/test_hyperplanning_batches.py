@@ -34,7 +34,7 @@ from rollbridge.sources.hyperplanning.soapcodec import OperationCodec
 from rollbridge.sources.hyperplanning.source import HyperplanningSource, default_client
 from rollbridge.timeconv import zone
 
-from .hp_harness import HpHarness, future_seance, spring
+from .hp_harness import HpHarness, future_seance, hp_source, spring
 
 COURS, DETAIL, KEY = "PortCours", "DetailDesSeancesPlaceesTableauDeCours", "THpSvcWCleCours"
 YEAR = (date(2026, 9, 1), date(2027, 7, 31))
@@ -133,23 +133,7 @@ def test_chunks_fail_and_retry_as_calls_do(hp: HyperplanningSandbox) -> None:
 def source(
     h: HpHarness, *, full: bool = False, wrap: Callable[[HpswClient], Any] | None = None
 ) -> HyperplanningSource:
-    config = h.config()
-    settings = config.source
-    assert isinstance(settings, HpSettings)
-
-    def factory(s: HpSettings) -> HpswClient:
-        client = default_client(s)
-        return client if wrap is None else cast(HpswClient, wrap(client))
-
-    return HyperplanningSource(
-        settings,
-        zone(config.timezone),
-        school_year=config.school_year,
-        tutors=config.options.tutors,
-        client_factory=factory,
-        full_read=full,
-        clock=lambda: h.now,
-    )
+    return hp_source(h, full=full, wrap=wrap)
 
 
 def read(

@@ -15,7 +15,6 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from rollbridge.cli import app
-from rollbridge.config import HyperplanningSource as HpSettings
 from rollbridge.engine.down import sync_window
 from rollbridge.logging import configure_logging
 from rollbridge.model import Snapshot
@@ -23,10 +22,9 @@ from rollbridge.sources.hyperplanning.cache import CACHE_FILE, max_age_s
 from rollbridge.sources.hyperplanning.client import HpswClient
 from rollbridge.sources.hyperplanning.ids import key_of
 from rollbridge.sources.hyperplanning.parse import as_keys
-from rollbridge.sources.hyperplanning.source import HyperplanningSource, default_client
-from rollbridge.timeconv import zone
+from rollbridge.sources.hyperplanning.source import HyperplanningSource
 
-from .hp_harness import KEY_A, HpHarness, future_seance
+from .hp_harness import KEY_A, HpHarness, future_seance, hp_source
 
 PER_COURSE = (
     "PromotionsDuCours",
@@ -125,23 +123,8 @@ class Clock:
 def source(
     h: HpHarness, *, clock: Clock | None = None, full: bool = False, edits: Edits | None = None
 ) -> HyperplanningSource:
-    config = h.config()
-    settings = config.source
-    assert isinstance(settings, HpSettings)
-
-    def factory(s: HpSettings) -> HpswClient:
-        client = default_client(s)
-        return client if edits is None else cast(HpswClient, EditedClient(client, edits))
-
-    return HyperplanningSource(
-        settings,
-        zone(config.timezone),
-        school_year=config.school_year,
-        tutors=config.options.tutors,
-        client_factory=factory,
-        full_read=full,
-        clock=clock or Clock(h.now),
-    )
+    wrap = None if edits is None else (lambda client: EditedClient(client, edits))
+    return hp_source(h, full=full, wrap=wrap, clock=clock or Clock(h.now))
 
 
 def read(

@@ -21,12 +21,11 @@ from rollbridge.engine.ports import EdusignPort
 from rollbridge.errors import RollbridgeError
 from rollbridge.fingerprint import fingerprint
 from rollbridge.model import BatchContent, Mark, Session, SessionBatch, Snapshot, Window
-from rollbridge.report import RunReport
 from rollbridge.sandbox.edusign_server import EdusignSandbox
 from rollbridge.sources.base import Progress, no_progress
 from rollbridge.store import Store
 
-from .harness import API_KEY, Harness
+from .harness import API_KEY, BatchHarness, Harness
 from .tiny_school import TinySchool
 
 BatchOf = Callable[[Session], str]
@@ -90,7 +89,7 @@ class BatchedSource:
         return self.inner.check()  # type: ignore[attr-defined]
 
 
-class BatchedHarness(Harness):
+class BatchedHarness(BatchHarness):
     source: BatchedSource | None = None
     batch_of: BatchOf = staticmethod(by_day)  # type: ignore[assignment]
     blind: frozenset[str] = frozenset()
@@ -103,19 +102,6 @@ class BatchedHarness(Harness):
         else:
             self.source.inner = ctx.source
         return dataclasses.replace(ctx, source=self.source, rebuild_all=self.rebuild_all)  # type: ignore[arg-type]
-
-    def built(self) -> list[str]:
-        assert self.source is not None
-        found = list(self.source.built)
-        self.source.built.clear()
-        return found
-
-    def run(self) -> RunReport:
-        self.sandbox.clear_log()
-        self.school.write()
-        report = sync_down(self.ctx())
-        assert report.status == "ok", (report.error, report.accounts[0].failures)
-        return report
 
 
 @pytest.fixture
