@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable
@@ -134,7 +135,9 @@ def _plan_and_apply(ctx: RunContext, report: RunReport, now: datetime, *, dry_ru
                 ctx, report, now, window, works, dry_run=dry_run, rebuild_all=ctx.rebuild_all
             )
         except _ReuseViolated as exc:
-            # Rare, and only after a source broke its promise: plan again from scratch.
+            # Rare, and only after a source broke its promise: read and plan again from
+            # scratch. Reading again, rather than keeping the first read's batches for this
+            # case, keeps their raw answers out of memory while every account is planned.
             for work in works:
                 work.close()
             works.clear()
@@ -281,7 +284,9 @@ def _plan_accounts(
         account_report.conflicts = [
             Problem(c.kind, c.key, c.reason, c.label) for c in plan.conflicts
         ]
-    return expansion
+    # The records are not needed past planning: dropping them before the writes start
+    # keeps a large school's peak memory down (settling needs only the batch bookkeeping).
+    return dataclasses.replace(expansion, snapshot=Snapshot())
 
 
 def _check_reuse(ctx: RunContext, account: str, plan: AccountPlan) -> None:
